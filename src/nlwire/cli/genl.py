@@ -1,0 +1,12 @@
+"""``nlwire genl``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``genl`` subcommand to ``subparsers``."""
+    parser: argparse.ArgumentParser = subparsers.add_parser("genl", help="(not built yet)")
+    parser.set_defaults(func=lambda args: 1)
