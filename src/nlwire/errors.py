@@ -78,9 +78,8 @@ class NetlinkError(NlwireError, OSError):
     def __new__(cls, code: int, *args: object, **kwargs: object) -> NetlinkError:
         # Like OSError, pick the subclass that matches the errno, so that
         # ``except PermissionError`` catches a NetlinkError for EPERM.
-        if cls is NetlinkError:
-            cls = _BY_ERRNO.get(code, NetlinkError)
-        return OSError.__new__(cls, code, os.strerror(code))
+        chosen = _BY_ERRNO.get(code, cls) if cls is NetlinkError else cls
+        return OSError.__new__(chosen, code, os.strerror(code))
 
     def __str__(self) -> str:
         text = f"[Errno {self.errno}] {self.strerror}"
