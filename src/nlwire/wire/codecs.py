@@ -272,6 +272,35 @@ class Array(Codec):
         return b"".join(parts)
 
 
+class Keyed(Codec):
+    """A nest whose member types are keys, not names (``{type: value}``).
+
+    Used where the kernel numbers members by an id, such as the policy
+    dumps of generic netlink (policy index → attribute type → details).
+    """
+
+    def __init__(self, element: Codec, *, nested_flag: bool = True) -> None:
+        self.kind = f"keyed[{element.kind}]"
+        self.element = element
+        self.flags = NLA_F_NESTED if nested_flag else 0
+
+    def decode(self, data: memoryview, parent: Attrs | None = None) -> dict[int, Any]:
+        decode = self.element.decode
+        return {
+            type_ & NLA_TYPE_MASK: decode(data[start:end], parent)
+            for type_, start, end in iter_attributes(data)
+        }
+
+    def encode(self, value: Any) -> bytes:
+        if not isinstance(value, Mapping):
+            raise TypeError(f"a keyed nest takes a mapping, not {type(value).__name__}")
+        parts = [
+            pack_attribute(int(key), self.element.encode(item), flags=self.element.flags)
+            for key, item in value.items()
+        ]
+        return b"".join(parts)
+
+
 class Struct(Codec):
     """A fixed C struct inside an attribute, decoded by length."""
 

@@ -308,6 +308,8 @@ def plain(value: Any) -> Any:
         return fields
     if isinstance(value, list):
         return [plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
     if isinstance(value, enum.Enum):
         return value.name if value.name is not None else value.value
     if isinstance(value, bool | int | str | float) or value is None:
