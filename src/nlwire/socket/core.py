@@ -226,7 +226,7 @@ class NetlinkSocket:
                 self.stats.overruns += 1
                 raise Overrun from None
             raise
-        return bytes(self._buffer[:size]), address[0]
+        return bytes(memoryview(self._buffer)[:size]), address[0]
 
     def _dump(self, data: bytes, direction: str) -> None:
         try:
