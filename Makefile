@@ -9,7 +9,10 @@ STAMP  := $(VENV)/.installed
 .PHONY: run test lint typecheck unit kernel bench clean
 
 $(STAMP): pyproject.toml
-	@command -v tmux >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq tmux iproute2 libcap2-bin >/dev/null; }
+	@for tool in tmux ip capsh taskset; do command -v $$tool >/dev/null 2>&1 || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+		apt-get update -qq && apt-get install -y -qq tmux iproute2 libcap2-bin util-linux >/dev/null; \
+	fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[all]'
