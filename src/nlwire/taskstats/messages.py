@@ -79,6 +79,11 @@ _U32 = struct.Struct("=I")
 _GENL = struct.Struct("=BBH")
 _HEADER = struct.Struct("=IHHII")
 _REQUEST = int(MessageFlags.REQUEST)
+# Plain ints for the hot path (enum member lookups cost more than the decode).
+_CMD_NEW, _TYPE_MASK = int(Command.TASKSTATS_CMD_NEW), int(NLA_TYPE_MASK)
+_PID, _TGID, _STATS = int(TypeAttr.PID), int(TypeAttr.TGID), int(TypeAttr.STATS)
+_AGGR_PID, _AGGR_TGID = int(TypeAttr.AGGR_PID), int(TypeAttr.AGGR_TGID)
+_PID_PAIR = (_AGGR_PID, _PID)
 
 
 @dataclass(slots=True)
@@ -129,26 +134,53 @@ def parse_taskstats(data: Any, start: int, end: int) -> TaskstatsReply:
     :class:`~nlwire.errors.DecodeError` for a message that is not a NEW
     command or whose attributes do not parse.
     """
-    if end - start < 36:
+    fast = _parse_fast(data, start, end)
+    if fast is None:
         return _parse_walk(data, start, end)
+    kind, ident, stats = fast
+    if kind == _AGGR_PID:
+        return TaskstatsReply(pid=ident, stats=stats)
+    return TaskstatsReply(tgid=ident, group_stats=stats)
 
-    # The common shape: one nest holding an 8-byte id then the stats.
+
+def parse_stats(data: Any, start: int, end: int, group: bool) -> TaskStats | None:
+    """Return just the stats of a reply: AGGR_TGID's if ``group``, else AGGR_PID's.
+
+    The sweep's shortcut around :func:`parse_taskstats`; same checks, same
+    errors, ``None`` when the message lacks that aggregate.
+    """
+    # The common shape, checked inline: this runs once per task of a sweep.
+    if end - start >= 36 and data[start + 16] == _CMD_NEW:
+        nest_len, nest_type, id_len, id_type, _, stats_len, stats_type = _FAST.unpack_from(
+            data, start + 20
+        )
+        if (
+            nest_len + 20 == end - start
+            and nest_len == stats_len + 12
+            and id_len == 8
+            and stats_type == _STATS
+            and (nest_type & _TYPE_MASK, id_type) == ((_AGGR_TGID, _TGID) if group else _PID_PAIR)
+        ):
+            return decode_taskstats(data, start + 36, stats_len - 4)
+    reply = _parse_walk(data, start, end)
+    return reply.group_stats if group else reply.stats
+
+
+def _parse_fast(data: Any, start: int, end: int) -> tuple[int, int, TaskStats] | None:
+    """Decode the common shape (one nest: 8-byte id, then stats) or return None."""
+    if end - start < 36 or data[start + 16] != _CMD_NEW:
+        return None
     nest_len, nest_type, id_len, id_type, ident, stats_len, stats_type = _FAST.unpack_from(
         data, start + 20
     )
-    if (
-        id_len == 8
-        and stats_type == 3
-        and nest_len == stats_len + 12
-        and 20 + nest_len == end - start
-        and data[start + 16] == 2
-    ):
-        stats = decode_taskstats(data, start + 36, stats_len - 4)
-        if nest_type & NLA_TYPE_MASK == TypeAttr.AGGR_PID and id_type == TypeAttr.PID:
-            return TaskstatsReply(pid=ident, stats=stats)
-        if nest_type & NLA_TYPE_MASK == TypeAttr.AGGR_TGID and id_type == TypeAttr.TGID:
-            return TaskstatsReply(tgid=ident, group_stats=stats)
-    return _parse_walk(data, start, end)
+    if id_len != 8 or stats_type != _STATS or nest_len != stats_len + 12:
+        return None
+    if nest_len + 20 != end - start:
+        return None
+    kind = nest_type & _TYPE_MASK
+    if (kind, id_type) != (_AGGR_PID, _PID) and (kind, id_type) != (_AGGR_TGID, _TGID):
+        return None
+    return kind, ident, decode_taskstats(data, start + 36, stats_len - 4)
 
 
 def _parse_walk(data: Any, start: int, end: int) -> TaskstatsReply:
