@@ -50,11 +50,18 @@ whose exit records were seen while the sampler ran.
 from __future__ import annotations
 
 import collections
+import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from types import TracebackType
 from typing import Protocol
 
+from nlwire.taskstats.client import TaskstatsClient
+from nlwire.taskstats.errors import ListenerError
+from nlwire.taskstats.listener import ExitListener, ExitRecord
+from nlwire.taskstats.procfs import list_tgids, list_tids
+from nlwire.taskstats.stats import TaskStats
 from nlwire.taskstats.system import UserNames
 
 __all__ = [
@@ -62,6 +69,7 @@ __all__ = [
     "FIGURE_SOURCES",
     "ExitEntry",
     "ExitEvent",
+    "KernelSource",
     "Sampler",
     "Snapshot",
     "StatsRecord",
@@ -494,6 +502,7 @@ class Sampler:
         self._exited_io: dict[int, list[int]] = {}
         self._recent: collections.deque[ExitEntry] = collections.deque(maxlen=max_exits)
         self._last_time: float | None = None
+        self._last_interval = _Interval(None)
         self._readings = 0
 
     def sample(self, *, threads: bool = False) -> Snapshot:
@@ -516,6 +525,7 @@ class Sampler:
         # 3. Build the rows.
         processes = self._process_rows(interval)
         thread_rows = self._thread_rows(interval) if threads else None
+        self._last_interval = interval
         self._last_time = now
         self._readings += 1
         return Snapshot(
@@ -529,6 +539,15 @@ class Sampler:
             process_count=len(processes),
             thread_count=len(self._threads),
         )
+
+    def thread_rows(self) -> tuple[TaskRow, ...]:
+        """Return one row per thread for the interval of the last reading.
+
+        This is what ``sample(threads=True)`` would have returned, for a view
+        that switches to threads between readings. Empty before the first
+        reading.
+        """
+        return self._thread_rows(self._last_interval)
 
     def _diff_threads(
         self,
@@ -738,3 +757,93 @@ def _ends_process(event: ExitEvent, tid: int, tgid: int) -> bool:
         return bool(flag & _AGROUP)
     # Before struct version 12 there is no AGROUP flag: take the leader's exit.
     return tid == tgid
+
+
+class KernelSource:
+    """The real :class:`TaskSource`: taskstats queries, exit records and ``/proc``.
+
+    Build it with :meth:`open`. ``warnings`` holds what the user should know
+    (exits cannot be seen in this namespace, for example). Use it as a
+    context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, client: TaskstatsClient, listener: ExitListener | None) -> None:
+        self._client = client
+        self._listener = listener
+        self.warnings: list[str] = list(listener.warnings) if listener else []
+
+    @classmethod
+    def open(cls, *, netns: str | None = None, exits: bool = True) -> KernelSource:
+        """Open the taskstats client and, with ``exits``, the exit listener.
+
+        One query of the caller's own thread checks the privilege first.
+        Raises :class:`~nlwire.taskstats.TaskstatsPermissionError` without
+        ``CAP_NET_ADMIN``. A refused exit registration (a non-initial PID
+        namespace) is not fatal: it becomes a warning and no exits are shown.
+        """
+        client = TaskstatsClient(netns=netns)
+        listener = None
+        try:
+            client.stats_for_pid(os.getpid())
+            if exits:
+                listener = cls._open_listener(netns)
+        except BaseException:
+            client.close()
+            raise
+        source = cls(client, listener)
+        if exits and listener is None:
+            source.warnings.append("exit records are refused here: no exits will be shown")
+        return source
+
+    @staticmethod
+    def _open_listener(netns: str | None) -> ExitListener | None:
+        try:
+            return ExitListener(netns=netns)
+        except ListenerError:
+            return None
+
+    def close(self) -> None:
+        """Deregister the exit listener and close both sockets."""
+        if self._listener is not None:
+            self._listener.close()
+        self._client.close()
+
+    def __enter__(self) -> KernelSource:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def list_threads(self) -> dict[int, int]:
+        """Return every thread id in ``/proc`` mapped to its process id."""
+        threads: dict[int, int] = {}
+        for tgid in list_tgids():
+            for tid in list_tids(tgid):
+                threads[tid] = tgid
+        return threads
+
+    def read_threads(self, tids: Iterable[int]) -> dict[int, TaskStats]:
+        """Return the PID records of ``tids`` in one pipelined sweep."""
+        return self._client.stats_for_pids(tids)
+
+    def read_exits(self) -> list[ExitRecord]:
+        """Return the exit records that have arrived, without waiting."""
+        if self._listener is None:
+            return []
+        return self._listener.poll(0.0)
+
+    def exits_lost(self) -> int:
+        """Return the exact count of exit records the kernel dropped."""
+        return 0 if self._listener is None else self._listener.lost
+
+    def read_cmdline(self, tgid: int) -> str | None:
+        """Return ``/proc/TGID/cmdline`` with spaces between the arguments."""
+        try:
+            with open(f"/proc/{tgid}/cmdline", "rb") as file:
+                raw = file.read(4096)
+        except OSError:
+            return None
+        text = raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "replace")
+        return text or None
