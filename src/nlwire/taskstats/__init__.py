@@ -29,10 +29,10 @@ from nlwire.taskstats.stats import (
 )
 
 __all__ = [
-    "FIELDS",
     "CgroupStats",
     "ExitListener",
     "ExitRecord",
+    "FIELDS",
     "FieldInfo",
     "ListenerError",
     "NoSuchTask",
