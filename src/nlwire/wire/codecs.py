@@ -206,7 +206,13 @@ class Enum(Codec):
 
     def encode(self, value: Any) -> bytes:
         if isinstance(value, str):
-            value = self._enum[value.upper()]
+            try:
+                value = self._enum[value.upper()]
+            except KeyError:
+                names = ", ".join(member.name.lower() for member in self._enum)
+                raise ValueError(
+                    f"{value!r} is not a {self._enum.__name__} (one of: {names})"
+                ) from None
         return self._inner.encode(value)
 
 
