@@ -57,8 +57,16 @@ def iter_attributes(
 
 
 def pack_attribute(type: int, value: Buffer, *, flags: int = 0) -> bytes:
-    """Pack one attribute (header, value, padding); ``flags`` are NLA_F_* bits."""
+    """Pack one attribute (header, value, padding); ``flags`` are NLA_F_* bits.
+
+    Raises ``ValueError`` when the value is too long for the 16-bit length
+    or the type (with any flag bits) does not fit in 16 bits.
+    """
     length = NLA_HDRLEN + len(value)
+    if length > 0xFFFF:
+        raise ValueError(f"attribute {type} value of {len(value)} bytes is too long (max 65531)")
+    if not 0 <= type | flags <= 0xFFFF:
+        raise ValueError(f"attribute type {type:#x} with flags {flags:#x} is not 16 bits")
     return _NLA.pack(length, type | flags) + bytes(value) + b"\0" * (-length % 4)
 
 
