@@ -89,11 +89,20 @@ class StructType:
         return StructValue(values, len(data), bytes(data[end:]) if len(data) > end else b"")
 
     def pack(self, values: Mapping[str, Any]) -> bytes:
-        """Pack ``values``; fields not given are zero."""
+        """Pack ``values``; fields not given are zero.
+
+        Raises ``ValueError`` for a value that does not fit its field.
+        """
         parts = []
         for name, unit, _, _ in self._layout:
-            value = values.get(name, 0) if name else None
-            parts.append(unit.pack(value) if name else unit.pack())
+            if not name:
+                parts.append(unit.pack())
+                continue
+            value = values.get(name, 0)
+            try:
+                parts.append(unit.pack(value))
+            except struct.error as exc:
+                raise ValueError(f"{self.name}.{name}: {value!r} does not fit ({exc})") from None
         return b"".join(parts)
 
 
