@@ -106,9 +106,7 @@ def error_from_ack(
         path = (f"@{offset}",)
     missing = None
     if "miss_type" in extack:
-        nest = extack.get("miss_nest")
-        nest_path = resolve_offset(sent, nest, spec) if nest is not None and spec else ()
-        missing = MissingAttribute(extack["miss_type"], nest_path)
+        missing = _missing(extack["miss_type"], extack.get("miss_nest"), sent, spec)
     policy = bytes(extack.raw("policy")) if "policy" in extack else None
     return NetlinkError(
         -ack.code,
@@ -121,6 +119,17 @@ def error_from_ack(
     )
 
 
+def _missing(
+    type_: int, nest: int | None, request: bytes, spec: MessageSpec | None
+) -> MissingAttribute:
+    """The missing attribute, named from the set of the nest it belongs in."""
+    if spec is None:
+        return MissingAttribute(type_)
+    nest_path, nest_set = _walk(request, nest, spec) if nest is not None else ((), spec.attrs)
+    attr = nest_set.by_type.get(type_) if nest_set is not None else None
+    return MissingAttribute(type_, nest_path, attr.name if attr else None)
+
+
 def resolve_offset(request: bytes, offset: int, spec: MessageSpec) -> tuple[str, ...]:
     """Name the attribute at byte ``offset`` of ``request`` as a path.
 
@@ -128,8 +137,16 @@ def resolve_offset(request: bytes, offset: int, spec: MessageSpec) -> tuple[str,
     set NLA_F_NESTED). Returns ``()`` when the offset is not inside the
     attributes or the request does not frame.
     """
+    return _walk(request, offset, spec)[0]
+
+
+def _walk(
+    request: bytes, offset: int, spec: MessageSpec
+) -> tuple[tuple[str, ...], AttrSet | None]:
+    """The path to the attribute at ``offset``, and its set if it is a nest."""
     path: list[str] = []
     attr_set: AttrSet = spec.attrs
+    inner: AttrSet | None = None
     start, end = spec.attribute_offset(), len(request)
     try:
         while True:
@@ -143,8 +160,8 @@ def resolve_offset(request: bytes, offset: int, spec: MessageSpec) -> tuple[str,
                 break
             attr_set, start, end = inner, value_start, value_end
     except DecodeError:
-        return tuple(path)
-    return tuple(path)
+        pass
+    return tuple(path), inner
 
 
 def _attribute_at(data: bytes, start: int, end: int, offset: int) -> tuple[int, int, int] | None:
