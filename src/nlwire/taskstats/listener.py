@@ -25,6 +25,9 @@ Known limitations, as the kernel behaves (measured on 6.18):
   and never sends a record; the listener warns (:attr:`ExitListener.warnings`).
 - In a non-initial PID namespace the kernel refuses the registration with
   EINVAL; :class:`ListenerError` says so.
+- Reading happens in non-blocking mode on sockets owned by the socket
+  layer, set through a duplicate descriptor (the socket layer has no
+  non-blocking receive of its own).
 - Records lost before the first record a CPU's socket receives, and the
   rare record of a task that migrates to another CPU in the middle of its
   exit, can make the count off: it is exact otherwise.
@@ -36,7 +39,8 @@ import errno
 import logging
 import os
 import select
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
 
@@ -90,7 +94,10 @@ class ExitListener:
     Use it as a context manager (or call :meth:`close`, which deregisters).
     :meth:`poll` returns what arrived; iterating blocks for more.
     :meth:`fileno` is readable whenever any CPU's socket is (for
-    ``select``/asyncio). ``rcvbuf`` is the receive buffer per socket.
+    ``select``/asyncio). ``rcvbuf`` is the receive buffer per socket;
+    ``netns`` a network namespace to open the sockets in (records never
+    arrive there: see :attr:`warnings`). ``socket_factory`` replaces the
+    kernel sockets (tests pass sockets over a fake transport).
 
     Raises :class:`ValueError` for a malformed CPU list,
     :class:`ListenerError` when the kernel refuses the registration and
@@ -98,7 +105,12 @@ class ExitListener:
     """
 
     def __init__(
-        self, cpus: str | None = None, *, rcvbuf: int = DEFAULT_RCVBUF, netns: str | None = None
+        self,
+        cpus: str | None = None,
+        *,
+        rcvbuf: int = DEFAULT_RCVBUF,
+        netns: str | None = None,
+        socket_factory: Callable[[], NetlinkSocket] | None = None,
     ) -> None:
         self.cpulist = cpus if cpus is not None else online_cpus()
         self.cpus = parse_cpulist(self.cpulist)
@@ -110,22 +122,26 @@ class ExitListener:
         self._early: list[tuple[int, Message]] = []
         self._epoll = select.epoll()
         self.family = 0
+        self._factory = socket_factory or (
+            lambda: NetlinkSocket(NETLINK_GENERIC, netns=netns, rcvbuf=rcvbuf)
+        )
         try:
-            self._open_all(rcvbuf, netns)
+            self._open_all(netns)
         except BaseException:
             self.close()
             raise
 
-    def _open_all(self, rcvbuf: int, netns: str | None) -> None:
+    def _open_all(self, netns: str | None) -> None:
         if not _in_initial_netns(netns):
             self.warnings.append(NETNS_WARNING)
             log.warning("%s", NETNS_WARNING)
         for cpu in self.cpus:
-            sock = NetlinkSocket(NETLINK_GENERIC, netns=netns, rcvbuf=rcvbuf)
+            sock = self._factory()
             self._sockets[cpu] = sock
             if not self.family:
                 self.family = resolve_family(sock)
             self._register(sock, cpu)
+            _make_nonblocking(sock)
             self._epoll.register(sock.fileno(), select.EPOLLIN)
 
     def _register(self, sock: NetlinkSocket, cpu: int) -> None:
@@ -195,13 +211,13 @@ class ExitListener:
             yield from self.poll(None)
 
     def _drain(self, cpu: int) -> list[ExitRecord]:
-        """Read what is queued on ``cpu``'s socket, without blocking."""
+        """Read what is queued on ``cpu``'s (non-blocking) socket."""
         sock, records = self._sockets[cpu], []
         for _ in range(_DRAIN_LIMIT):
-            if not select.select([sock], [], [], 0)[0]:
-                break
             try:
                 messages = sock.recv_messages(peek=False)
+            except BlockingIOError:
+                break
             except Overrun:
                 self.overruns += 1
                 continue
@@ -239,6 +255,22 @@ class ExitListener:
                 log.debug("CPU %d: %d exit records lost before seq %d", cpu, step - 1, seq)
         elif self.lost:
             self.lost -= 1  # a late record from a gap already counted
+
+
+def _make_nonblocking(sock: NetlinkSocket) -> None:
+    """Put the kernel socket under ``sock`` in non-blocking mode.
+
+    The socket layer reads blocking, and a datagram from a foreign sender
+    (dropped there) would otherwise leave a "readable" socket blocking. The
+    flag lives on the open file, so setting it on a duplicate descriptor
+    sets it for ``sock``. Test transports are not sockets and never block.
+    """
+    try:
+        duplicate = socket.socket(fileno=os.dup(sock.fileno()))
+    except OSError:
+        return
+    with duplicate:
+        duplicate.setblocking(False)
 
 
 def _mask_payload(attr: CommandAttr, cpu: int) -> bytes:
