@@ -6,6 +6,7 @@ each datagram, sent and received, as ``xxd -p``-style hex with a blank
 line between datagrams:
 
 * ``genl-ctrl-dump.hex``: a ``CTRL_CMD_GETFAMILY`` dump and its replies;
+* ``genl-ctrl-policy.hex``: a ``CTRL_CMD_GETPOLICY`` dump of ``nlctrl``;
 * ``genl-extack.hex``: a ``CTRL_CMD_GETFAMILY`` whose family name is too
   long, and the kernel's error with an extended ACK (message, offset, policy).
 """
@@ -21,14 +22,14 @@ NETLINK_GENERIC = 16
 SOL_NETLINK = 270
 NETLINK_EXT_ACK = 11
 GENL_ID_CTRL = 16
-CTRL_CMD_GETFAMILY = 3
+CTRL_CMD_GETPOLICY = 10
 CTRL_ATTR_FAMILY_NAME = 2
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 0x1, 0x4, 0x300
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 
 
-def request(seq: int, flags: int, attrs: bytes = b"") -> bytes:
-    payload = bytes((CTRL_CMD_GETFAMILY, 2, 0, 0)) + attrs
+def request(seq: int, flags: int, attrs: bytes = b"", cmd: int = 3) -> bytes:
+    payload = bytes((cmd, 2, 0, 0)) + attrs
     return struct.pack("=IHHII", 16 + len(payload), GENL_ID_CTRL, flags, seq, 0) + payload
 
 
@@ -61,6 +62,11 @@ def main() -> None:
         dump = request(1, NLM_F_REQUEST | NLM_F_DUMP)
         text = as_hex([dump, *exchange(sock, dump)], "CTRL_CMD_GETFAMILY dump and replies")
         (HERE / "genl-ctrl-dump.hex").write_text(text)
+
+        nlctrl = struct.pack("=HH", 11, CTRL_ATTR_FAMILY_NAME) + b"nlctrl\0\0"
+        policy = request(3, NLM_F_REQUEST | NLM_F_DUMP, nlctrl, cmd=CTRL_CMD_GETPOLICY)
+        text = as_hex([policy, *exchange(sock, policy)], "CTRL_CMD_GETPOLICY dump of nlctrl")
+        (HERE / "genl-ctrl-policy.hex").write_text(text)
 
         name = b"x" * 40 + b"\0"  # longer than GENL_NAMSIZ: fails the policy
         long_name = struct.pack("=HH", 4 + len(name), CTRL_ATTR_FAMILY_NAME) + name + b"\0" * 3
