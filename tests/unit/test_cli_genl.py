@@ -131,7 +131,7 @@ def test_debug_prints_every_message_in_the_documented_layout(
     assert heads[0].startswith(">>> send NETLINK_GENERIC 32 bytes: type=nlctrl(16) ")
     assert "flags=REQUEST|ACK" in heads[0]
     assert heads[1].startswith("<<< recv NETLINK_GENERIC ")
-    assert heads[2].startswith("<<< recv NETLINK_GENERIC 36 bytes: type=ERROR(2)")
+    assert heads[2].startswith("<<< recv NETLINK_GENERIC 52 bytes: type=ERROR(2) flags=0 ")
     assert err[1] == (
         '    {"header": {"cmd": "GETFAMILY", "version": 2, "reserved": 0}, '
         '"attrs": {"family_name": "nlctrl"}}'
