@@ -318,7 +318,7 @@ class MessageNames:
         if len(data) < NLMSG_HDRLEN + 4 or data[NLMSG_HDRLEN] != _CTRL_CMD_NEWFAMILY:
             return
         found = _family_id_and_name(data, NLMSG_HDRLEN + 4)
-        if found is not None:
+        if found is not None and self._generic.get(found[0], ("",))[0] != found[1]:
             self.add_generic(*found)
 
     def kind(self, protocol: int, type_: int) -> MessageKind:
