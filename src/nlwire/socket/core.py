@@ -10,9 +10,11 @@ Theory of operation:
    dump. Replies to requests abandoned by an exception are dropped later.
 4. Messages from any sender other than the kernel (port id 0) are dropped
    and counted in ``stats.foreign``; they are never taken as replies.
-5. Notifications (messages addressed to port id 0: multicast events and
-   unicast records such as taskstats exits) that arrive while a request is
-   in flight are kept for :meth:`NetlinkSocket.events`.
+5. Notifications (messages addressed to port id 0, such as taskstats exit
+   records; anything that arrived through a multicast group; messages that
+   match neither this socket's port id nor the request's sequence number)
+   that arrive while a request is in flight are kept for
+   :meth:`NetlinkSocket.events`.
 6. ENOBUFS from the kernel raises :class:`Overrun`; the socket stays usable.
 7. A datagram larger than the receive buffer is never cut: the socket peeks
    at its size first and grows the buffer.
@@ -110,6 +112,8 @@ class NetlinkSocket:
         self._closed = False
         try:
             self._setup(rcvbuf)
+            for group in groups:
+                self.join_group(group)
         except BaseException:
             self._sock.close()
             raise
@@ -118,8 +122,7 @@ class NetlinkSocket:
         self._events: collections.deque[Message] = collections.deque()
         self._buffer = bytearray(DEFAULT_BUFFER)
         self.debug = os.environ.get("NLWIRE_DEBUG", "") not in ("", "0")
-        for group in groups:
-            self.join_group(group)
+        self._multicast = False
 
     def _setup(self, rcvbuf: int | None) -> None:
         for option in (NETLINK_EXT_ACK, NETLINK_CAP_ACK, NETLINK_GET_STRICT_CHK):
@@ -198,21 +201,23 @@ class NetlinkSocket:
     def recv_messages(self, *, peek: bool = True) -> list[Message]:
         """Read one datagram and return its messages from the kernel.
 
-        Raises :class:`Overrun` on ENOBUFS. With ``peek=False`` the size check
-        is skipped (one system call less); only for protocols whose messages
-        are known to fit the buffer.
+        A datagram from any other sender is dropped and counted in
+        ``stats.foreign``; it gives an empty list. Raises :class:`Overrun`
+        on ENOBUFS. With ``peek=False`` the size check is skipped (one system
+        call less); only for protocols whose messages are known to fit the
+        buffer.
         """
-        while True:
-            data, sender = self._recv_datagram(peek)
-            if sender != 0:
-                self.stats.foreign += 1
-                log.debug("dropped a %d-byte message from port %d", len(data), sender)
-                continue
-            if self.debug:
-                self._dump(data, "<<< recv")
-            return parse_messages(data)
+        data, sender, groups = self._recv_datagram(peek)
+        self._multicast = bool(groups)
+        if sender != 0:
+            self.stats.foreign += 1
+            log.debug("dropped a %d-byte message from port %d", len(data), sender)
+            return []
+        if self.debug:
+            self._dump(data, "<<< recv")
+        return parse_messages(data)
 
-    def _recv_datagram(self, peek: bool) -> tuple[bytes, int]:
+    def _recv_datagram(self, peek: bool) -> tuple[bytes, int, int]:
         try:
             if peek:
                 size, _ = self._sock.recvfrom_into(
@@ -226,7 +231,7 @@ class NetlinkSocket:
                 self.stats.overruns += 1
                 raise Overrun from None
             raise
-        return bytes(memoryview(self._buffer)[:size]), address[0]
+        return bytes(memoryview(self._buffer)[:size]), address[0], address[1]
 
     def _dump(self, data: bytes, direction: str) -> None:
         try:
@@ -275,12 +280,22 @@ class NetlinkSocket:
         return exchange.replies
 
     def _route(self, message: Message, exchange: Exchange) -> None:
-        if message.port == 0:
+        if self._is_notification(message, exchange):
             self._events.append(message)
-        elif exchange.done:
+        elif exchange.done or message.seq in exchange.abandoned:
             self.stats.stale += 1
         else:
             exchange.feed(message)
+
+    def _is_notification(self, message: Message, exchange: Exchange) -> bool:
+        # A multicast copy carries the port id and sequence number of the
+        # request that caused it, which may be another socket's. It is told
+        # apart by the group in the sender address (the kernel reports only
+        # groups 1-32 there) or else by matching neither our port nor our
+        # sequence number.
+        if message.port == 0 or self._multicast:
+            return True
+        return message.port != self.port and message.seq != exchange.seq
 
     def dump(
         self,

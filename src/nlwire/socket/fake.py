@@ -41,15 +41,19 @@ class FakeTransport:
         self.options: dict[tuple[int, int], int] = {}
         self.groups: set[int] = set()
         self.closed = False
-        self._queue: collections.deque[tuple[bytes, int]] = collections.deque()
+        self._queue: collections.deque[tuple[bytes, int, int]] = collections.deque()
         self._errors: collections.deque[int] = collections.deque()
         self._read_fd, self._write_fd = os.pipe()
 
     # -- what tests call ------------------------------------------------------
 
-    def inject(self, datagram: bytes, sender: int = 0) -> None:
-        """Queue ``datagram`` as if port ``sender`` (0: the kernel) sent it."""
-        self._queue.append((datagram, sender))
+    def inject(self, datagram: bytes, sender: int = 0, group: int = 0) -> None:
+        """Queue ``datagram`` as if port ``sender`` (0: the kernel) sent it.
+
+        ``group`` is the multicast group it was sent to (0: unicast); like
+        the kernel, only groups 1-32 show in the sender address.
+        """
+        self._queue.append((datagram, sender, group))
         os.write(self._write_fd, b"x")
 
     def fail_next(self, code: int) -> None:
@@ -82,14 +86,15 @@ class FakeTransport:
             raise OSError(code, os.strerror(code))
         if not self._queue:
             raise BlockingIOError(11, "no datagram queued on the fake transport")
-        datagram, sender = self._queue[0]
+        datagram, sender, group = self._queue[0]
         size = min(len(datagram), nbytes or len(buffer))
         buffer[:size] = datagram[:size]
         if not flags & socket.MSG_PEEK:
             self._queue.popleft()
             self._take_wakeup()
         total = len(datagram) if flags & socket.MSG_TRUNC else size
-        return total, (sender, 0)
+        mask = 1 << (group - 1) if 0 < group <= 32 else 0
+        return total, (sender, mask)
 
     def setsockopt(self, level: int, option: int, value: int, /) -> None:
         """Record the option; membership options update ``groups``."""
