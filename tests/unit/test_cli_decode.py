@@ -249,3 +249,31 @@ def test_missing_file_and_bad_protocol(capsys: pytest.CaptureFixture[str], tmp_p
         main(["decode", "--protocol", "ethernet", str(missing)])
     assert exit_info.value.code == 2
     assert "'ethernet' is not a netlink protocol" in capsys.readouterr().err
+
+
+def test_extack_offset_is_named_as_a_request_attribute(capsys: pytest.CaptureFixture[str]) -> None:
+    _, error = decode_json(capsys, str(EXTACK))
+    assert error["body"]["extack"]["attr_path"] == ["family_name"]
+
+    assert main(["decode", "--offline", str(EXTACK)]) == 0
+    out = capsys.readouterr().out
+    assert out.endswith("    extack offset 20 is attribute family_name of the request\n")
+
+
+def test_capped_error_finds_its_request_in_the_input(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    request = read_capture(EXTACK.read_bytes())[0].data
+    tlvs = pack_attribute(1, b"too long\0") + pack_attribute(2, struct.pack("=I", 20))
+    error = pack_message(2, 0x300, 2, 77, struct.pack("=i", -22) + request[:16] + tlvs)
+    path = tmp_path / "capped.hex"
+    path.write_text(f"{request.hex()}\n\n{error.hex()}\n")
+
+    _, record = decode_json(capsys, str(path))
+
+    assert record["flags"]["names"] == ["CAPPED", "ACK_TLVS"]
+    assert record["body"]["extack"] == {
+        "msg": "too long",
+        "offs": 20,
+        "attr_path": ["family_name"],
+    }

@@ -28,8 +28,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from nlwire.cli.common import CliError, print_json_line
 
@@ -82,8 +81,7 @@ def parse_protocol(text: str) -> int:
     )
 
 
-@dataclass
-class _Decoded:
+class _Decoded(NamedTuple):
     """One datagram's messages, ready to print."""
 
     datagram: Datagram
@@ -201,11 +199,15 @@ def _print_all(decoded: list[_Decoded], names: MessageNames, *, as_json: bool) -
     """Print every message; return a description of each undecodable body."""
     undecodable: list[str] = []
     guessed = False
+    requests: dict[int, Message] = {}
     for item in decoded:
         for message in item.messages:
             kind = names.kind(item.protocol, message.type)
             guessed |= kind.guessed
-            problem = _print_one(item, message, kind, as_json=as_json)
+            if message.flags & 0x01:  # NLM_F_REQUEST: an error may point into it later
+                requests[message.seq] = message
+            path = _extack_path(item.protocol, message, names, requests)
+            problem = _print_one(item, message, kind, path, as_json=as_json)
             if problem is not None:
                 undecodable.append(f"{item.datagram.where}: {problem}")
     if guessed and not as_json:
@@ -217,7 +219,12 @@ def _print_all(decoded: list[_Decoded], names: MessageNames, *, as_json: bool) -
 
 
 def _print_one(
-    item: _Decoded, message: Message, kind: MessageKind, *, as_json: bool
+    item: _Decoded,
+    message: Message,
+    kind: MessageKind,
+    path: list[str] | None,
+    *,
+    as_json: bool,
 ) -> str | None:
     from nlwire.wire import MessageFlags, format_message
 
@@ -225,8 +232,12 @@ def _print_one(
     if direction is None:
         direction = "send" if message.flags & MessageFlags.REQUEST else "recv"
     body, problem = _describe(message, kind)
+    if body is None:
+        path = None
     if as_json:
         record = _json_record(item, message, kind, direction=direction, body=body)
+        if path is not None:
+            record["body"]["extack"]["attr_path"] = path
         if problem is not None:
             record["error"] = problem
         print_json_line(record)
@@ -241,7 +252,39 @@ def _print_one(
         type_name=name,
     )
     sys.stdout.write(text + "\n")
+    if path is not None:
+        offset = body["extack"]["offs"]
+        sys.stdout.write(
+            f"    extack offset {offset} is attribute {'/'.join(path)} of the request\n"
+        )
     return problem
+
+
+def _extack_path(
+    protocol: int, message: Message, names: MessageNames, requests: dict[int, Message]
+) -> list[str] | None:
+    """Name the request attribute an error's extended ACK points at, if it can be told.
+
+    The request comes from the error itself (the kernel echoes it in full
+    unless the socket asked for capped ACKs) or else from the input.
+    """
+    from nlwire.errors import DecodeError
+    from nlwire.wire import NLMSG_HDRLEN, MessageType, parse_ack, resolve_offset
+
+    if message.type != MessageType.ERROR:
+        return None
+    try:
+        ack = parse_ack(message.payload, message.flags)
+        offset = ack.extack.get("offs")
+    except DecodeError:
+        return None
+    request = ack.request if len(ack.request) > NLMSG_HDRLEN else None
+    if request is None and ack.request_header[3] in requests:
+        request = bytes(requests[ack.request_header[3]].raw)
+    spec = names.kind(protocol, ack.request_header[1]).spec
+    if offset is None or request is None or spec is None:
+        return None
+    return list(resolve_offset(request, offset, spec)) or None
 
 
 def _usable_spec(message: Message, kind: MessageKind) -> Any:
