@@ -240,9 +240,12 @@ class Nested(Codec):
         self.flags = NLA_F_NESTED if nested_flag else 0
 
     def decode(self, data: memoryview, parent: Attrs | None = None) -> Attrs:
-        from nlwire.wire.schema import EMPTY_SET, Attrs
+        from nlwire.wire.schema import EMPTY_SET, MAX_DEPTH, Attrs
 
-        return Attrs(data, self.attr_set or EMPTY_SET)
+        depth = parent.depth + 1 if parent is not None else 1
+        if depth > MAX_DEPTH:
+            raise DecodeError(f"attributes nested more than {MAX_DEPTH} levels deep")
+        return Attrs(data, self.attr_set or EMPTY_SET, depth)
 
     def encode(self, value: Any) -> bytes:
         from nlwire.wire.schema import EMPTY_SET

@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import struct
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Final
 
 from nlwire.errors import DecodeError
 from nlwire.wire.attrs import (
@@ -198,6 +198,10 @@ class AttrSet:
 
 EMPTY_SET = AttrSet("unknown")
 
+#: Deeper nests are refused, so that bytes crafted for a schema that nests
+#: itself raise DecodeError instead of exhausting Python's recursion limit.
+MAX_DEPTH: Final = 64
+
 
 class Attrs(Mapping[str, Any]):
     """A decoded attribute list: a lazy, read-only mapping of name → value.
@@ -207,14 +211,16 @@ class Attrs(Mapping[str, Any]):
     converted when read (raising :class:`DecodeError` if it does not fit its
     codec). Attributes the set does not know appear as ``"#<type>"`` with
     their raw bytes. When a type repeats, indexing gives the first;
-    :meth:`getall` gives every one.
+    :meth:`getall` gives every one. ``depth`` counts the nests around it
+    (0 for a message's own attributes).
     """
 
-    __slots__ = ("_data", "_index", "_repeats", "attr_set")
+    __slots__ = ("_data", "_index", "_repeats", "attr_set", "depth")
 
-    def __init__(self, data: memoryview, attr_set: AttrSet) -> None:
+    def __init__(self, data: memoryview, attr_set: AttrSet, depth: int = 0) -> None:
         self._data = data
         self.attr_set = attr_set
+        self.depth = depth
         self._index: dict[int, tuple[int, int, int]] | None = None
         self._repeats: list[tuple[int, int, int, int]] = []
 
