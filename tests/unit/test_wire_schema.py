@@ -345,3 +345,24 @@ def test_attribute_set_declared_from_enum_names_and_cycles() -> None:
     assert attrs["port"]["port"]["name"] == "leaf"
     assert tree.name_of(Inner.NAME | NLA_F_NESTED) == "name"
     assert tree.name_of(42) == "#42"
+
+
+def self_nesting_set() -> AttrSet:
+    tree = AttrSet("tree", Inner, {Inner.NAME: STRING})
+    tree.set_codec("port", Nested(tree))
+    return tree
+
+
+def nest_levels(levels: int) -> bytes:
+    data = b""
+    for _ in range(levels):
+        data = attr(Inner.PORT, data, NLA_F_NESTED)
+    return data
+
+
+def test_deep_nesting_of_a_self_nesting_set_is_a_decode_error() -> None:
+    tree = self_nesting_set()
+    shallow = tree.decode(nest_levels(60)).to_dict()
+    assert shallow["port"]["port"]["port"] is not None
+    with pytest.raises(DecodeError, match="nested more than"):
+        tree.decode(nest_levels(3000)).to_dict()
