@@ -47,12 +47,28 @@ def offsets_module() -> ModuleType:
     return module
 
 
+def wait_stopped(pid: int) -> None:
+    """Wait until ``pid`` (every thread) is really stopped, not just signalled."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        states = [
+            Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            for tid in list_tids(pid)
+        ]
+        if states and all(state == "T" for state in states):
+            time.sleep(0.02)
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} did not stop")
+
+
 @pytest.fixture
 def stopped() -> Iterator[int]:
     """A stopped ``sleep``: its numbers cannot move while the test reads them."""
     child = subprocess.Popen(["sleep", "60"])
     time.sleep(0.05)
     os.kill(child.pid, signal.SIGSTOP)
+    wait_stopped(child.pid)
     yield child.pid
     child.kill()
     child.wait()
@@ -65,7 +81,7 @@ def threaded() -> Iterator[int]:
     assert child.stdout is not None
     assert child.stdout.readline() == b"ready\n"
     os.kill(child.pid, signal.SIGSTOP)
-    time.sleep(0.05)
+    wait_stopped(child.pid)
     yield child.pid
     child.kill()
     child.wait()

@@ -29,7 +29,7 @@ import struct
 from collections.abc import Iterable
 from types import TracebackType
 
-from nlwire.errors import DecodeError, NetlinkError, Overrun
+from nlwire.errors import DecodeError, NetlinkError
 from nlwire.socket import NETLINK_GENERIC, NetlinkSocket
 from nlwire.taskstats.errors import NoSuchTask, TaskstatsPermissionError
 from nlwire.taskstats.family import resolve_family
@@ -45,7 +45,7 @@ from nlwire.taskstats.messages import (
     parse_stats,
     parse_taskstats,
 )
-from nlwire.taskstats.stats import CgroupStats, TaskStats
+from nlwire.taskstats.stats import CgroupStats, TaskStats, decode_v16_unchecked
 from nlwire.wire import Message, MessageFlags, MessageType, pack_attribute
 
 __all__ = ["TaskstatsClient"]
@@ -57,6 +57,14 @@ _SWEEP_RCVBUF = 4 << 20
 _ERROR_CODE = struct.Struct("=i")
 _HEADER = struct.Struct("=IHHII")
 _NLMSG_ERROR = int(MessageType.ERROR)
+# A v16 reply on x86_64: nlmsghdr, genlmsghdr, the nest, the 8-byte id, the stats header.
+_V16_REPLY_SIZE = 596
+_V16_HEAD = struct.Struct("=IHHIIBBHHHHHIHH")
+_V16_SHAPE = {
+    False: (2, 1, 0, 576, 4, 8, 1),  # NEW v1, AGGR_PID nest, PID attribute
+    True: (2, 1, 0, 576, 5, 8, 2),  # NEW v1, AGGR_TGID nest, TGID attribute
+}
+_V16_STATS = (564, 3)  # the STATS attribute header
 
 
 class TaskstatsClient:
@@ -352,30 +360,67 @@ class _FastReader:
         self, pending: dict[int, int], family: int, group: bool, results: dict[int, TaskStats]
     ) -> None:
         """Read answers until ``pending`` (seq -> id) is empty or nothing is queued."""
-        buffer, recv, unpack = self._buffer, self._raw.recvfrom_into, _HEADER.unpack_from
+        shape = _V16_SHAPE[group]
         while pending:
-            try:
-                size, sender = recv(buffer, 0, socket_module.MSG_DONTWAIT)
-            except (BlockingIOError, Overrun):
+            size = self._receive()
+            if size < 0:
                 return
-            except OSError as exc:
-                if exc.errno == errno.ENOBUFS:
-                    continue
-                raise
-            if sender[0] != 0:
+            if size == _V16_REPLY_SIZE and self._take_v16(pending, family, shape, results):
                 continue
-            offset = 0
-            while size - offset >= 16:
-                length, type_, _flags, seq, _port = unpack(buffer, offset)
-                if length < 16 or offset + length > size:
-                    raise DecodeError(f"netlink message of {length} bytes in {size}")
-                ident = pending.pop(seq, None)
-                if ident is None:
-                    pass
-                elif type_ == family:
-                    stats = parse_stats(buffer, offset, offset + length, group)
-                    if stats is not None:
-                        results[ident] = stats
-                elif type_ == _NLMSG_ERROR:
-                    _check_code(-_ERROR_CODE.unpack_from(buffer, offset + 16)[0], ident)
-                offset += (length + 3) & ~3
+            self._walk(size, pending, family, group, results)
+
+    def _receive(self) -> int:
+        """Read one datagram from the kernel; its size, 0 to skip, -1 if none is queued."""
+        try:
+            size, sender = self._raw.recvfrom_into(self._buffer, 0, socket_module.MSG_DONTWAIT)
+        except BlockingIOError:
+            return -1
+        except OSError as exc:
+            if exc.errno == errno.ENOBUFS:
+                return 0
+            raise
+        return size if sender[0] == 0 else 0
+
+    def _take_v16(
+        self,
+        pending: dict[int, int],
+        family: int,
+        shape: tuple[int, ...],
+        results: dict[int, TaskStats],
+    ) -> bool:
+        """Take a datagram that is exactly one v16 reply in the x86_64 shape."""
+        head = _V16_HEAD.unpack_from(self._buffer)
+        if head[:2] != (_V16_REPLY_SIZE, family) or head[5:12] != shape:
+            return False
+        if head[13:] != _V16_STATS or head[3] not in pending:
+            return False
+        stats = decode_v16_unchecked(self._buffer, 36)
+        if stats is None:
+            return False
+        results[pending.pop(head[3])] = stats
+        return True
+
+    def _walk(
+        self,
+        size: int,
+        pending: dict[int, int],
+        family: int,
+        group: bool,
+        results: dict[int, TaskStats],
+    ) -> None:
+        """Take every message of a datagram (any shape, any version)."""
+        buffer, offset = self._buffer, 0
+        while size - offset >= 16:
+            length, type_, _flags, seq, _port = _HEADER.unpack_from(buffer, offset)
+            if length < 16 or offset + length > size:
+                raise DecodeError(f"netlink message of {length} bytes in {size}")
+            ident = pending.pop(seq, None)
+            if ident is None:
+                pass
+            elif type_ == family:
+                stats = parse_stats(buffer, offset, offset + length, group)
+                if stats is not None:
+                    results[ident] = stats
+            elif type_ == _NLMSG_ERROR:
+                _check_code(-_ERROR_CODE.unpack_from(buffer, offset + 16)[0], ident)
+            offset += (length + 3) & ~3
