@@ -278,3 +278,48 @@ def test_row_as_dict_is_json_ready(world: tuple[FakeSource, FakeClock]) -> None:
     document = by_pid(sampler.sample(), 10).as_dict()
     assert document["delay_percent"] == dict.fromkeys(DELAY_KINDS, 0.0) | {"cpu": 10.0}
     assert document["command"] == "spinner --fast"
+
+
+def test_quiet_multithreaded_process_is_neither_listed_nor_read() -> None:
+    source, clock = FakeSource(), FakeClock()
+    source.add(10, cmdline="single", cpu_run_virtual_total=5)
+    source.add(50, cmdline="pool", cpu_run_virtual_total=7, hiwater_rss=900)
+    for tid in range(51, 60):
+        source.add(tid, tgid=50, cpu_run_virtual_total=3)
+    sampler = make_sampler(source, clock)
+    sampler.sample()
+    sampler.sample()  # learns the process has ten threads and its CPU sum
+
+    clock.now += 1.0
+    source.listed.clear()
+    source.read.clear()
+    snapshot = sampler.sample()
+    assert source.listed == [10]
+    assert source.read == [[10]]
+    row = by_pid(snapshot, 50)
+    assert (row.threads, row.peak_rss, row.cpu) == (10, 900, 0)
+
+    # One thread runs: the whole process is listed and read again.
+    clock.now += 1.0
+    source.advance(57, cpu_run_virtual_total=SECOND_NS // 5)
+    row = by_pid(sampler.sample(), 50)
+    assert 50 in source.listed
+    assert sorted(source.read[-1]) == [10, *range(50, 60)]
+    assert row.cpu == pytest.approx(20.0)
+    assert row.threads == 10
+
+
+def test_thread_exit_in_a_quiet_process_is_still_seen() -> None:
+    source, clock = FakeSource(), FakeClock()
+    source.add(50, cmdline="pool", cpu_run_virtual_total=7)
+    source.add(51, tgid=50, cpu_run_virtual_total=3, write_bytes=0)
+    source.add(52, tgid=50, cpu_run_virtual_total=3)
+    sampler = make_sampler(source, clock)
+    sampler.sample()
+    sampler.sample()
+    clock.now += 1.0
+    source.advance(51, write_bytes=1 << 20)
+    source.exit(51, last=False)
+    row = by_pid(sampler.sample(), 50)
+    assert row.threads == 2
+    assert row.write_rate == 1 << 20

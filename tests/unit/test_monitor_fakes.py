@@ -65,6 +65,9 @@ class FakeSource:
     lost: int = 0
     cmdline_reads: int = 0
     hidden: set[int] = field(default_factory=set)
+    exited_cpu: dict[int, int] = field(default_factory=dict)
+    listed: list[int] = field(default_factory=list)
+    read: list[list[int]] = field(default_factory=list)
 
     def add(self, tid: int, tgid: int | None = None, cmdline: str = "", **fields: object) -> None:
         """Add a thread; its process's command line if given."""
@@ -83,17 +86,32 @@ class FakeSource:
     def exit(self, tid: int, status: int = 0, *, last: bool = True) -> None:
         """End thread ``tid`` and queue its exit record (AGROUP when ``last``)."""
         tgid, stats = self.threads.pop(tid)
+        self.exited_cpu[tgid] = self.exited_cpu.get(tgid, 0) + stats.cpu_run_virtual_total
         final = dataclasses.replace(stats, ac_exitcode=status, ac_flag=0x20 if last else 0)
         self.exits.append(FakeExit(pid=tid, stats=final))
         if last:
             self.cmdlines.pop(tgid, None)
 
-    def list_threads(self) -> dict[int, int]:
-        """Every thread id and its process id."""
-        return {tid: tgid for tid, (tgid, _) in self.threads.items()}
+    def list_processes(self) -> list[int]:
+        """Every process id."""
+        return sorted({tgid for tgid, _ in self.threads.values()})
+
+    def list_threads(self, tgid: int) -> list[int]:
+        """The thread ids of ``tgid``."""
+        self.listed.append(tgid)
+        return sorted(tid for tid, (owner, _) in self.threads.items() if owner == tgid)
+
+    def read_process_cpu(self, tgids: Iterable[int]) -> dict[int, int]:
+        """Summed CPU time per process, including threads that exited."""
+        sums = dict(self.exited_cpu)
+        for tgid, stats in self.threads.values():
+            sums[tgid] = sums.get(tgid, 0) + stats.cpu_run_virtual_total
+        return {tgid: sums[tgid] for tgid in tgids if tgid in sums}
 
     def read_threads(self, tids: Iterable[int]) -> dict[int, FakeStats]:
         """The records of ``tids``; hidden ones vanish like ESRCH."""
+        tids = list(tids)
+        self.read.append(tids)
         return {
             tid: self.threads[tid][1]
             for tid in tids

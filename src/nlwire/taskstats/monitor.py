@@ -38,6 +38,10 @@ Theory of operation:
    cannot wait longer than the time that passed). Linux 6.18 produces such
    block I/O delays now and then. Such a delta is rejected: it counts as 0
    and the row names the delay kind in :attr:`TaskRow.flagged`.
+7. A process with several threads is first asked for its summed CPU time
+   (one TGID query, which also counts threads that ended). When that did not
+   move, none of its threads ran, so they are not listed or read again: a
+   process with 10 000 sleeping threads costs one query per reading.
 
 Known limitations: the command line of a process is read from
 ``/proc/PID/cmdline`` once, when the process is first seen, so a later
@@ -236,8 +240,18 @@ class ExitEvent(Protocol):
 class TaskSource(Protocol):
     """Where the sampler's readings come from (the kernel, or a test fake)."""
 
-    def list_threads(self) -> Mapping[int, int]:
-        """Return every live thread id mapped to its process id."""
+    def list_processes(self) -> Sequence[int]:
+        """Return the id of every live process."""
+
+    def list_threads(self, tgid: int) -> Sequence[int]:
+        """Return the thread ids of process ``tgid``; empty if it is gone."""
+
+    def read_process_cpu(self, tgids: Iterable[int]) -> Mapping[int, int]:
+        """Return the CPU time (ns) of each process in ``tgids``, its threads summed.
+
+        The sum must include threads that ended (as a TGID reply does), so it
+        never goes down. Processes that vanished are left out.
+        """
 
     def read_threads(self, tids: Iterable[int]) -> Mapping[int, StatsRecord]:
         """Return the records of ``tids``; threads that vanished are left out."""
@@ -503,6 +517,10 @@ class Sampler:
         self._recent: collections.deque[ExitEntry] = collections.deque(maxlen=max_exits)
         self._last_time: float | None = None
         self._last_interval = _Interval(None)
+        self._members: dict[int, list[int]] = {}  # live threads, leader first
+        self._group_cpu: dict[int, int] = {}
+        self._dirty: set[int] = set()  # processes that lost a thread: read them
+        self._idle_rows: dict[int, TaskRow] = {}  # rows of quiet processes
         self._readings = 0
 
     def sample(self, *, threads: bool = False) -> Snapshot:
@@ -516,14 +534,15 @@ class Sampler:
         interval = _Interval(seconds)
         exits = self._take_exits(interval)
 
-        # 2. Sweep every live thread and diff it against the last reading.
-        listing = self._source.list_threads()
+        # 2. Sweep the threads that may have run; diff them against the last reading.
+        plan, quiet = self._plan()
+        listing = {tid: tgid for tgid, tids in plan.items() for tid in tids}
         records = self._source.read_threads(listing.keys())
         self._diff_threads(listing, records, interval)
-        self._forget_vanished(records)
+        self._update_members(plan, quiet, records)
 
         # 3. Build the rows.
-        processes = self._process_rows(interval)
+        processes = self._process_rows(interval, quiet)
         thread_rows = self._thread_rows(interval) if threads else None
         self._last_interval = interval
         self._last_time = now
@@ -548,6 +567,31 @@ class Sampler:
         reading.
         """
         return self._thread_rows(self._last_interval)
+
+    def _plan(self) -> tuple[dict[int, list[int]], set[int]]:
+        """Return the threads to read, by process, and the quiet processes.
+
+        Rule 7: a multi-threaded process whose summed CPU time has not moved
+        since the last reading has no thread that ran, started or ended, so
+        its threads are neither listed nor read again.
+        """
+        source = self._source
+        tgids = source.list_processes()
+        members, dirty = self._members, self._dirty
+        several = [t for t in tgids if len(members.get(t, ())) > 1 and t not in dirty]
+        group_cpu = dict(source.read_process_cpu(several)) if several else {}
+
+        plan: dict[int, list[int]] = {}
+        quiet: set[int] = set()
+        for tgid in tgids:
+            cpu = group_cpu.get(tgid)
+            if cpu and cpu == self._group_cpu.get(tgid):
+                quiet.add(tgid)
+            else:
+                plan[tgid] = list(source.list_threads(tgid))
+        self._group_cpu = group_cpu
+        dirty.clear()
+        return plan, quiet
 
     def _diff_threads(
         self,
@@ -580,20 +624,40 @@ class Sampler:
             thread.tgid = tgid
             thread.flagged = interval.add(tid, tgid, delta)
 
-    def _forget_vanished(self, records: Mapping[int, StatsRecord]) -> None:
-        # Rule 5: keep vanished threads a little while for their exit records.
-        known = self._threads
-        for tid in [tid for tid in known if tid not in records]:
-            self._vanished[tid] = (known.pop(tid), self._readings)
+    def _update_members(
+        self,
+        plan: dict[int, list[int]],
+        quiet: set[int],
+        records: Mapping[int, StatsRecord],
+    ) -> None:
+        """Record which threads each process has now; set vanished ones aside."""
+        # 1. Processes read in this sweep: their members are the threads answered.
+        members, known = self._members, self._threads
+        vanished: list[int] = []
+        for tgid in [tgid for tgid in members if tgid not in quiet]:
+            vanished.extend(tid for tid in members.pop(tgid) if tid not in records)
+            self._idle_rows.pop(tgid, None)
+        for tgid, tids in plan.items():
+            present = [tid for tid in tids if tid in records]
+            if present:
+                if tgid in present and present[0] != tgid:
+                    present.remove(tgid)
+                    present.insert(0, tgid)
+                members[tgid] = present
+
+        # 2. Rule 5: keep vanished threads a little while for their exit records.
+        for tid in vanished:
+            thread = known.pop(tid, None)
+            if thread is not None:
+                self._vanished[tid] = (thread, self._readings)
         cutoff = self._readings - _VANISHED_READINGS
         for tid in [tid for tid, (_, seen) in self._vanished.items() if seen < cutoff]:
             del self._vanished[tid]
 
-        # Drop cached command lines and exit sums of processes now gone.
-        live = {thread.tgid for thread in known.values()}
-        for tgid in [tgid for tgid in self._cmdlines if tgid not in live]:
+        # 3. Drop cached command lines and exit sums of processes now gone.
+        for tgid in [tgid for tgid in self._cmdlines if tgid not in members]:
             del self._cmdlines[tgid]
-        for tgid in [tgid for tgid in self._exited_io if tgid not in live]:
+        for tgid in [tgid for tgid in self._exited_io if tgid not in members]:
             del self._exited_io[tgid]
 
     def _take_exits(self, interval: _Interval) -> tuple[ExitEntry, ...]:
@@ -605,6 +669,7 @@ class Sampler:
             if thread is None and tid in self._vanished:
                 thread = self._vanished.pop(tid)[0]
             tgid = event.tgid or record.ac_tgid or (thread.tgid if thread else tid)
+            self._dirty.add(tgid)
 
             # Close the thread's account (rule 5), or count it in full when
             # it was born and died within the interval.
@@ -648,37 +713,37 @@ class Sampler:
             write_bytes=write,
         )
 
-    def _process_rows(self, interval: _Interval) -> tuple[TaskRow, ...]:
-        # Group the threads by process: count, peak RSS, the leader.
-        groups: dict[int, list[_Thread]] = {}
-        for tid, thread in self._threads.items():
-            members = groups.get(thread.tgid)
-            if members is None:
-                groups[thread.tgid] = [thread]
-            elif tid == thread.tgid:
-                members.insert(0, thread)
-            else:
-                members.append(thread)
-
+    def _process_rows(self, interval: _Interval, quiet: set[int]) -> tuple[TaskRow, ...]:
         rows = []
         zero = [0] * _N_COUNTERS
-        for tgid, members in groups.items():
-            leader = members[0]
+        known, idle_rows = self._threads, self._idle_rows
+        for tgid, tids in self._members.items():
+            # A quiet process looks as it did when it last was idle.
+            cached = idle_rows.get(tgid) if tgid in quiet else None
+            if cached is not None:
+                rows.append(cached)
+                continue
+
+            threads = [known[tid] for tid in tids if tid in known]
+            if not threads:
+                continue
+            leader = threads[0]
             command, from_proc = self._command(tgid, leader)
-            sums = interval.sums.get(tgid, zero)
-            rows.append(
-                self._row(
-                    pid=tgid,
-                    leader=leader,
-                    command=command,
-                    from_proc=from_proc,
-                    threads=len(members),
-                    peak_rss=max(thread.hiwater for thread in members),
-                    sums=sums,
-                    flagged=interval.flagged.get(tgid, ()),
-                    seconds=interval.seconds,
-                )
+            sums = interval.sums.get(tgid)
+            row = self._row(
+                pid=tgid,
+                leader=leader,
+                command=command,
+                from_proc=from_proc,
+                threads=len(threads),
+                peak_rss=max(thread.hiwater for thread in threads),
+                sums=zero if sums is None else sums,
+                flagged=interval.flagged.get(tgid, ()),
+                seconds=interval.seconds,
             )
+            rows.append(row)
+            if sums is None and interval.seconds is not None:
+                idle_rows[tgid] = row
         return tuple(rows)
 
     def _thread_rows(self, interval: _Interval) -> tuple[TaskRow, ...]:
@@ -816,13 +881,18 @@ class KernelSource:
     ) -> None:
         self.close()
 
-    def list_threads(self) -> dict[int, int]:
-        """Return every thread id in ``/proc`` mapped to its process id."""
-        threads: dict[int, int] = {}
-        for tgid in list_tgids():
-            for tid in list_tids(tgid):
-                threads[tid] = tgid
-        return threads
+    def list_processes(self) -> list[int]:
+        """Return the process ids in ``/proc``."""
+        return list_tgids()
+
+    def list_threads(self, tgid: int) -> list[int]:
+        """Return the thread ids of ``tgid`` from ``/proc/TGID/task``."""
+        return list_tids(tgid)
+
+    def read_process_cpu(self, tgids: Iterable[int]) -> dict[int, int]:
+        """Return each process's summed ``cpu_run_virtual_total`` (TGID queries)."""
+        replies = self._client.stats_for_tgids(tgids)
+        return {tgid: stats.cpu_run_virtual_total for tgid, stats in replies.items()}
 
     def read_threads(self, tids: Iterable[int]) -> dict[int, TaskStats]:
         """Return the PID records of ``tids`` in one pipelined sweep."""
