@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from nlwire.cli.main import main
 from nlwire.genl import CTRL_SPEC
@@ -277,3 +279,31 @@ def test_capped_error_finds_its_request_in_the_input(
         "offs": 20,
         "attr_path": ["family_name"],
     }
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 0xFFFF), st.integers(0, 0xFFFF), st.binary(max_size=64)),
+        min_size=1,
+        max_size=4,
+    ),
+    st.sampled_from(["route", "generic", "netfilter", "9"]),
+)
+def test_any_framed_input_is_decoded_or_reported_never_crashes(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    messages: list[tuple[int, int, bytes]],
+    protocol: str,
+) -> None:
+    data = b"".join(pack_message(type_, flags, 1, 0, body) for type_, flags, body in messages)
+    path = tmp_path / "random.hex"
+    path.write_text(data.hex())
+
+    status = main(["decode", "--offline", "--protocol", protocol, "--json", str(path)])
+
+    captured = capsys.readouterr()
+    assert status in (0, 1)
+    assert "internal error" not in captured.err
+    assert captured.err.count("\n") == status
+    assert len(captured.out.splitlines()) == len(messages)
