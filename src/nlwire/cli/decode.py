@@ -30,7 +30,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from nlwire.cli.common import CliError, print_json_line
+from nlwire.cli.common import CliError, print_json_line, warn
 
 if TYPE_CHECKING:
     from nlwire.wire import Message
@@ -174,12 +174,14 @@ class _KernelFamilies:
         self._ids: dict[int, str] | None = None
 
     def name_of(self, family_id: int) -> str | None:
+        """The name of generic family ``family_id`` in the running kernel, if any."""
         if self._ids is None:
             self._ids = self._ask()
         return self._ids.get(family_id)
 
     def _ask(self) -> dict[int, str]:
         from nlwire.cli.genl import open_controller
+        from nlwire.errors import NlwireError
 
         try:
             ctrl = open_controller(self.netns)
@@ -187,8 +189,8 @@ class _KernelFamilies:
                 return {family.id: family.name for family in ctrl.list_families()}
             finally:
                 ctrl.close()
-        except (CliError, OSError, ValueError) as exc:
-            sys.stderr.write(f"nlwire: warning: cannot ask the kernel for family names: {exc}\n")
+        except (CliError, NlwireError, OSError, ValueError) as exc:
+            warn(f"cannot ask the kernel for generic family names: {exc}")
             return {}
 
 
