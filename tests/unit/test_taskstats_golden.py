@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nlwire.errors import DecodeError
 from nlwire.taskstats.messages import (
@@ -22,7 +24,7 @@ from nlwire.taskstats.messages import (
     parse_cgroupstats,
     parse_taskstats,
 )
-from nlwire.taskstats.stats import AGROUP, TaskStats
+from nlwire.taskstats.stats import AGROUP, TaskStats, decode_taskstats
 
 GOLDEN = json.loads((Path(__file__).parents[1] / "data/taskstats/golden.json").read_text())
 
@@ -165,3 +167,41 @@ def test_wrong_command_raises() -> None:
     data[16] = 1
     with pytest.raises(DecodeError):
         parse(bytes(data))
+
+
+# Arbitrary bytes: a result or DecodeError, never another exception.
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=1400))
+def test_arbitrary_message_bytes_decode_or_raise_decode_error(data: bytes) -> None:
+    try:
+        reply = parse_taskstats(data, 0, len(data))
+    except DecodeError:
+        return
+    assert isinstance(reply, TaskstatsReply)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=800))
+def test_arbitrary_struct_bytes_decode_or_raise_decode_error(data: bytes) -> None:
+    try:
+        stats = decode_taskstats(data)
+    except DecodeError:
+        assert len(data) < 80
+        return
+    assert stats.size == len(data)
+    assert isinstance(stats.as_dict(), dict)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 1171), st.binary(min_size=1, max_size=8))
+def test_corrupted_golden_exit_record(position: int, garbage: bytes) -> None:
+    data = bytearray(message("exit_aggr_tgid"))
+    data[position : position + len(garbage)] = garbage
+    data = data[: len(message("exit_aggr_tgid"))]
+    try:
+        reply = parse_taskstats(bytes(data), 0, len(data))
+    except DecodeError:
+        return
+    assert isinstance(reply, TaskstatsReply)
