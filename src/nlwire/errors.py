@@ -67,7 +67,7 @@ class NetlinkError(NlwireError, OSError):
         missing: MissingAttribute | None = None,
         policy: bytes | None = None,
     ) -> None:
-        super().__init__(code, os.strerror(code))
+        super().__init__(code, _strerror(code))
         self.message = message
         self.request = request
         self.offset = offset
@@ -79,7 +79,7 @@ class NetlinkError(NlwireError, OSError):
         # Like OSError, pick the subclass that matches the errno, so that
         # ``except PermissionError`` catches a NetlinkError for EPERM.
         chosen = _BY_ERRNO.get(code, cls) if cls is NetlinkError else cls
-        return OSError.__new__(chosen, code, os.strerror(code))
+        return OSError.__new__(chosen, code, _strerror(code))
 
     def __str__(self) -> str:
         text = f"[Errno {self.errno}] {self.strerror}"
@@ -95,6 +95,15 @@ class NetlinkError(NlwireError, OSError):
     def errno_name(self) -> str:
         """The symbolic errno name, such as ``"EPERM"``."""
         return _errno.errorcode.get(self.errno or 0, str(self.errno))
+
+
+def _strerror(code: int) -> str:
+    # A hostile or broken peer can send any 32-bit code; os.strerror
+    # overflows on some of them.
+    try:
+        return os.strerror(code)
+    except (OverflowError, ValueError):
+        return f"Unknown error {code}"
 
 
 class NetlinkPermissionError(NetlinkError, PermissionError):
