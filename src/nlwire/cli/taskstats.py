@@ -115,7 +115,7 @@ def _run_query(args: argparse.Namespace) -> int:
 
 def _proc_info(args: argparse.Namespace) -> ProcessInfo | None:
     """For a TGID reply, the gaps the kernel leaves, read from /proc."""
-    if args.action != "tgid" or args.netns:
+    if args.action != "tgid":
         return None
     from nlwire.taskstats.procfs import process_info
 
