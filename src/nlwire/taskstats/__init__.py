@@ -15,8 +15,12 @@ user namespace (:class:`TaskstatsPermissionError` otherwise).
 """
 
 from nlwire.taskstats.client import TaskstatsClient
-from nlwire.taskstats.errors import ListenerError, NoSuchTask, TaskstatsPermissionError
-from nlwire.taskstats.family import TaskstatsUnavailable
+from nlwire.taskstats.errors import (
+    ListenerError,
+    NoSuchTask,
+    TaskstatsPermissionError,
+    TaskstatsUnavailable,
+)
 from nlwire.taskstats.listener import ExitListener, ExitRecord
 from nlwire.taskstats.procfs import delayacct_enabled, set_delayacct
 from nlwire.taskstats.stats import (

@@ -3,7 +3,8 @@
 Theory of operation:
 
 1. The client owns one generic netlink socket and resolves the
-   ``TASKSTATS`` family id once, when it is created.
+   ``TASKSTATS`` family id once, when it is created, through the generic
+   netlink controller (the id is dynamic; 31 on one 6.18 machine).
 2. A single query (:meth:`TaskstatsClient.stats_for_pid`) is a request with
    ``NLM_F_ACK``: the kernel answers with the reply and then the ACK, or
    with an error (ESRCH, EPERM) that becomes a clear exception.
@@ -30,11 +31,13 @@ from collections.abc import Iterable
 from types import TracebackType
 
 from nlwire.errors import DecodeError, NetlinkError
+from nlwire.genl import Controller, FamilyNotFound
 from nlwire.socket import NETLINK_GENERIC, NetlinkSocket
-from nlwire.taskstats.errors import NoSuchTask, TaskstatsPermissionError
-from nlwire.taskstats.family import resolve_family
+from nlwire.taskstats.errors import NoSuchTask, TaskstatsPermissionError, TaskstatsUnavailable
 from nlwire.taskstats.messages import (
     CGROUPSTATS_CMD_ATTR_FD,
+    FAMILY_NAME,
+    TASKSTATS_SPEC,
     Command,
     CommandAttr,
     TaskstatsReply,
@@ -48,7 +51,7 @@ from nlwire.taskstats.messages import (
 from nlwire.taskstats.stats import CgroupStats, TaskStats, decode_v16_unchecked
 from nlwire.wire import Message, MessageFlags, MessageType, pack_attribute
 
-__all__ = ["TaskstatsClient"]
+__all__ = ["TaskstatsClient", "resolve_family"]
 
 #: Requests per datagram in a sweep.
 DEFAULT_BATCH = 128
@@ -291,6 +294,20 @@ class TaskstatsClient:
             raw = message.raw
             return parse_cgroupstats(raw, 0, len(raw))
         raise NetlinkError(errno.EPROTO, f"the kernel sent no cgroupstats for {path}")
+
+
+def resolve_family(sock: NetlinkSocket) -> int:
+    """Return the ``TASKSTATS`` family id, asking the controller over ``sock``.
+
+    Raises :class:`TaskstatsUnavailable` when the family does not exist.
+    """
+    try:
+        family = Controller(sock=sock).get_family(FAMILY_NAME)
+    except FamilyNotFound as exc:
+        raise TaskstatsUnavailable(exc.errno or 2) from None
+    sock.specs[family.id] = TASKSTATS_SPEC
+    sock.type_names[family.id] = FAMILY_NAME
+    return family.id
 
 
 def _pack_command(family: int, seq: int, command: int, attrs: bytes) -> bytes:

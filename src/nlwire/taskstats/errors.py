@@ -8,6 +8,8 @@
      └── NoSuchTask                 ESRCH: the PID or TGID does not exist
     NetlinkError (nlwire.errors; also OSError)
      └── ListenerError              registering for exit records failed
+    FamilyNotFound (nlwire.genl; also FileNotFoundError)
+     └── TaskstatsUnavailable       ENOENT: no TASKSTATS family here
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import errno
 from typing import Any
 
 from nlwire.errors import NetlinkError, NetlinkPermissionError, NetlinkProcessLookupError
+from nlwire.genl import FamilyNotFound
 
-__all__ = ["ListenerError", "NoSuchTask", "TaskstatsPermissionError"]
+__all__ = ["ListenerError", "NoSuchTask", "TaskstatsPermissionError", "TaskstatsUnavailable"]
 
 PERMISSION_TEXT = "taskstats needs CAP_NET_ADMIN in the initial user namespace"
 
@@ -75,3 +78,18 @@ class ListenerError(NetlinkError):
 
     def __str__(self) -> str:
         return self.text
+
+
+class TaskstatsUnavailable(FamilyNotFound):
+    """The kernel has no ``TASKSTATS`` family here (ENOENT).
+
+    Either the kernel lacks ``CONFIG_TASKSTATS``, or it is older than about
+    5.10-6.1 and the socket is in a non-initial network namespace, where
+    the family was not visible then.
+    """
+
+    def __str__(self) -> str:
+        return (
+            "the kernel has no TASKSTATS generic netlink family here (no CONFIG_TASKSTATS, "
+            "or an older kernel inside a non-initial network namespace)"
+        )

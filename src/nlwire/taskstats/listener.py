@@ -46,8 +46,8 @@ from types import TracebackType
 
 from nlwire.errors import NetlinkError, Overrun
 from nlwire.socket import NETLINK_GENERIC, NetlinkSocket, netns_path
+from nlwire.taskstats.client import resolve_family
 from nlwire.taskstats.errors import ListenerError, TaskstatsPermissionError
-from nlwire.taskstats.family import resolve_family
 from nlwire.taskstats.messages import Command, CommandAttr, parse_taskstats
 from nlwire.taskstats.procfs import online_cpus, parse_cpulist, pid_namespace_is_initial
 from nlwire.taskstats.stats import TaskStats

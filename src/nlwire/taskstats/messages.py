@@ -19,6 +19,12 @@ Theory of operation:
    byte 36 directly; any other shape takes the full walk. Both give the
    same result for the same bytes.
 3. Nothing here does I/O; the client and the listener feed it receive buffers.
+4. :data:`TASKSTATS_SPEC` declares the same messages in the
+   :mod:`nlwire.wire` schema vocabulary, for the debug dumper
+   (``NLWIRE_DEBUG=1``). Requests and replies share attribute numbers with
+   different meanings (3 is ``REGISTER_CPUMASK`` in a request, ``STATS`` in
+   a reply); the spec is the reply's, and a value that is no struct
+   taskstats is shown as bytes.
 """
 
 from __future__ import annotations
@@ -29,8 +35,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from nlwire.errors import DecodeError
+from nlwire.genl import genl_header
 from nlwire.taskstats.stats import CgroupStats, TaskStats, decode_cgroupstats, decode_taskstats
-from nlwire.wire import NLA_TYPE_MASK, MessageFlags, iter_attributes
+from nlwire.wire import (
+    NLA_TYPE_MASK,
+    U32,
+    AttrSet,
+    Codec,
+    MessageFlags,
+    MessageSpec,
+    Nested,
+    iter_attributes,
+)
 
 #: The generic netlink family name and version (``TASKSTATS_GENL_NAME``/``_VERSION``).
 FAMILY_NAME = "TASKSTATS"
@@ -234,3 +250,43 @@ def parse_cgroupstats(data: Any, start: int, end: int) -> CgroupStats:
         if type_ & NLA_TYPE_MASK == CGROUPSTATS_TYPE_CGROUP_STATS:
             return decode_cgroupstats(bytes(data[vstart:vend]))
     raise DecodeError("CGROUPSTATS_CMD_NEW message without CGROUPSTATS_TYPE_CGROUP_STATS")
+
+
+# -- the schema, for the debug dumper ---------------------------------------
+
+
+class StatsCodec(Codec):
+    """``struct taskstats`` as a mapping of its present fields (bytes if it is none)."""
+
+    kind = "struct taskstats"
+
+    def decode(self, data: memoryview, parent: Any = None) -> Any:
+        """Return the decoded fields, or the raw bytes when they are no struct."""
+        try:
+            return decode_taskstats(data).as_dict()
+        except DecodeError:
+            return bytes(data)
+
+
+#: Inside ``AGGR_PID``/``AGGR_TGID``: the id, the stats and NULL padding.
+AGGREGATE = AttrSet(
+    "taskstats_aggregate",
+    TypeAttr,
+    {TypeAttr.PID: U32, TypeAttr.TGID: U32, TypeAttr.STATS: StatsCodec()},
+)
+
+#: The top level of a reply or an exit record.
+TASKSTATS = AttrSet(
+    "taskstats",
+    TypeAttr,
+    {
+        TypeAttr.PID: U32,
+        TypeAttr.TGID: U32,
+        TypeAttr.STATS: StatsCodec(),
+        TypeAttr.AGGR_PID: Nested(AGGREGATE, nested_flag=False),
+        TypeAttr.AGGR_TGID: Nested(AGGREGATE, nested_flag=False),
+    },
+)
+
+#: One message of the family, for the debug dumper.
+TASKSTATS_SPEC = MessageSpec(FAMILY_NAME, TASKSTATS, genl_header(Command))
