@@ -283,3 +283,16 @@ def test_registration_eperm() -> None:
 def test_bad_cpu_list_is_a_usage_error() -> None:
     with pytest.raises(ValueError, match="bad CPU list"):
         listener_for(FakeKernel(), cpus="1-x")
+
+
+def test_public_names_are_sorted_and_cover_the_contract() -> None:
+    import nlwire.taskstats as package
+
+    assert package.__all__ == sorted(package.__all__)
+    contract = {
+        "TaskStats", "TaskstatsClient", "ExitRecord", "ExitListener", "delayacct_enabled",
+        "set_delayacct", "TaskstatsPermissionError", "NoSuchTask",
+    }  # fmt: skip
+    assert contract <= set(package.__all__)
+    for name in package.__all__:
+        assert getattr(package, name).__doc__, name
