@@ -25,15 +25,14 @@ from __future__ import annotations
 import errno as _errno
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class NlwireError(Exception):
     """Base class of every error nlwire raises on its own account."""
 
 
-@dataclass(frozen=True, slots=True)
-class MissingAttribute:
+class MissingAttribute(NamedTuple):
     """The attribute the kernel said was missing (``NLMSGERR_ATTR_MISS_*``).
 
     ``type`` is the attribute type number; ``nest_path`` names the nest it

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from nlwire.genl.schema import OpFlags
 from nlwire.wire import Attrs, Record, plain
 
 
-@dataclass(frozen=True, slots=True)
-class Operation:
+class Operation(NamedTuple):
     """One command a family accepts, with what it allows and needs."""
 
     id: int
@@ -23,8 +21,7 @@ class Operation:
         return {"id": self.id, "flags": int(self.flags), "flag_names": names}
 
 
-@dataclass(frozen=True, slots=True)
-class MulticastGroup:
+class MulticastGroup(NamedTuple):
     """A multicast group of a family: join it by ``id``."""
 
     name: str
@@ -35,8 +32,7 @@ class MulticastGroup:
         return {"name": self.name, "id": self.id}
 
 
-@dataclass(frozen=True, slots=True)
-class Family:
+class Family(NamedTuple):
     """A generic netlink family as the controller describes it."""
 
     name: str
@@ -80,7 +76,6 @@ def family_from_attrs(attrs: Attrs) -> Family:
     )
 
 
-@dataclass(slots=True)
 class FamilyPolicy:
     """A family's attribute policies from ``CTRL_CMD_GETPOLICY``.
 
@@ -90,9 +85,12 @@ class FamilyPolicy:
     id to the policy index its ``do`` and ``dump`` handlers use.
     """
 
-    family_id: int = 0
-    policies: dict[int, dict[int, dict[str, Any]]] = field(default_factory=dict)
-    ops: dict[int, dict[str, int]] = field(default_factory=dict)
+    __slots__ = ("family_id", "ops", "policies")
+
+    def __init__(self) -> None:
+        self.family_id = 0
+        self.policies: dict[int, dict[int, dict[str, Any]]] = {}
+        self.ops: dict[int, dict[str, int]] = {}
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON output."""

@@ -6,7 +6,8 @@ namespaces are opened with :func:`socket_in_netns`; :mod:`nlwire.socket.fake`
 holds a fake kernel for tests.
 """
 
-from nlwire.socket.aio import AsyncNetlinkSocket
+from typing import TYPE_CHECKING, Any
+
 from nlwire.socket.core import (
     NETLINK_CAP_ACK,
     NETLINK_EXT_ACK,
@@ -17,6 +18,9 @@ from nlwire.socket.core import (
     Transport,
 )
 from nlwire.socket.netns import netns_path, socket_in_netns
+
+if TYPE_CHECKING:
+    from nlwire.socket.aio import AsyncNetlinkSocket
 
 NETLINK_ROUTE = 0
 NETLINK_NETFILTER = 12
@@ -37,3 +41,13 @@ __all__ = [
     "netns_path",
     "socket_in_netns",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # asyncio (and the ssl module it drags in) costs ~50 ms at start-up;
+    # load the asyncio flavour only when someone asks for it.
+    if name == "AsyncNetlinkSocket":
+        from nlwire.socket.aio import AsyncNetlinkSocket
+
+        return AsyncNetlinkSocket
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -30,7 +30,6 @@ import select
 import socket
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final, Protocol
 
@@ -71,7 +70,6 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass
 class SocketStats:
     """Counters of what the socket dropped instead of returning.
 
@@ -80,9 +78,15 @@ class SocketStats:
     ``overruns``: ENOBUFS reports (each means one or more lost messages).
     """
 
-    foreign: int = 0
-    stale: int = 0
-    overruns: int = 0
+    __slots__ = ("foreign", "overruns", "stale")
+
+    def __init__(self) -> None:
+        self.foreign = 0
+        self.stale = 0
+        self.overruns = 0
+
+    def __repr__(self) -> str:
+        return f"SocketStats(foreign={self.foreign}, stale={self.stale}, overruns={self.overruns})"
 
 
 class NetlinkSocket:

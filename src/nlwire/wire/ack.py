@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import enum
 import struct
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from nlwire.errors import DecodeError, MissingAttribute, NetlinkError
 from nlwire.wire.attrs import NLA_F_NESTED, NLA_TYPE_MASK, iter_attributes
@@ -51,8 +51,7 @@ EXTACK = AttrSet(
 _ERROR = struct.Struct("=i")
 
 
-@dataclass(frozen=True, slots=True)
-class Ack:
+class Ack(NamedTuple):
     """A decoded ``NLMSG_ERROR`` message.
 
     ``code`` is the kernel's (0 or a negative errno); ``request_header`` the
