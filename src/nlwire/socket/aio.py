@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator, Iterable
 from types import TracebackType
 
 from nlwire.socket.core import NetlinkSocket, Transport
-from nlwire.socket.exchange import Exchange
 from nlwire.wire import Message, MessageFlags, MessageSpec
 
 
@@ -89,20 +88,12 @@ class AsyncNetlinkSocket:
     ) -> list[Message]:
         """Send one request and return its replies (see :meth:`NetlinkSocket.request`)."""
         async with self._lock:
-            sock = self.sync
-            seq = sock.next_seq()
-            data = sock.build(type, flags, payload, seq)
-            exchange = Exchange(
-                data, seq, sock.port, flags, spec=spec, abandoned=set(sock._abandoned)
-            )
-            sock.send(data)
+            exchange = self.sync.begin(type, payload, flags, spec)
             try:
                 while not exchange.done:
-                    for message in await self.recv_messages():
-                        sock._route(message, exchange)
+                    self.sync.take(exchange, await self.recv_messages())
             except BaseException:
-                if not exchange.done:
-                    sock._abandoned.append(seq)
+                self.sync.abandon(exchange)
                 raise
             return exchange.replies
 

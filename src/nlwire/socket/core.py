@@ -269,19 +269,38 @@ class NetlinkSocket:
         :class:`NetlinkError`, :class:`DumpInterrupted`, :class:`Overrun`
         or a :class:`ProtocolError`.
         """
+        exchange = self.begin(type, payload, flags, spec)
+        try:
+            while not exchange.done:
+                self.take(exchange, self.recv_messages())
+        except BaseException:
+            self.abandon(exchange)
+            raise
+        return exchange.replies
+
+    def begin(
+        self, type: int, payload: bytes, flags: int, spec: MessageSpec | None = None
+    ) -> Exchange:
+        """Send one request and return its :class:`Exchange` (for adapters).
+
+        Feed it what arrives with :meth:`take` until ``exchange.done``; call
+        :meth:`abandon` if reading stops early.
+        """
         seq = self.next_seq()
         data = self.build(type, flags, payload, seq)
         exchange = Exchange(data, seq, self.port, flags, spec=spec, abandoned=set(self._abandoned))
         self.send(data)
-        try:
-            while not exchange.done:
-                for message in self.recv_messages():
-                    self._route(message, exchange)
-        except BaseException:
-            if not exchange.done:
-                self._abandoned.append(seq)
-            raise
-        return exchange.replies
+        return exchange
+
+    def take(self, exchange: Exchange, messages: Iterable[Message]) -> None:
+        """Route received ``messages``: to ``exchange``, to events, or dropped."""
+        for message in messages:
+            self._route(message, exchange)
+
+    def abandon(self, exchange: Exchange) -> None:
+        """Forget an unfinished request; its late replies will be dropped."""
+        if not exchange.done:
+            self._abandoned.append(exchange.seq)
 
     def _route(self, message: Message, exchange: Exchange) -> None:
         if self._is_notification(message, exchange):
