@@ -377,45 +377,35 @@ class _FastReader:
         self, pending: dict[int, int], family: int, group: bool, results: dict[int, TaskStats]
     ) -> None:
         """Read answers until ``pending`` (seq -> id) is empty or nothing is queued."""
-        shape = _V16_SHAPE[group]
+        buffer, recv, unpack = self._buffer, self._raw.recvfrom_into, _V16_HEAD.unpack_from
+        start, shape = (_V16_REPLY_SIZE, family), _V16_SHAPE[group]
         while pending:
-            size = self._receive()
-            if size < 0:
+            # 1. One datagram from the kernel; "would block" means all is read.
+            try:
+                size, sender = recv(buffer, 0, socket_module.MSG_DONTWAIT)
+            except BlockingIOError:
                 return
-            if size == _V16_REPLY_SIZE and self._take_v16(pending, family, shape, results):
+            except OSError as exc:
+                if exc.errno == errno.ENOBUFS:
+                    continue
+                raise
+            if sender[0] != 0:
                 continue
+
+            # 2. The usual datagram: exactly one v16 reply in the x86_64 shape.
+            if size == _V16_REPLY_SIZE:
+                head = unpack(buffer)
+                if head[:2] == start and head[5:12] == shape and head[13:] == _V16_STATS:
+                    stats = decode_v16_unchecked(buffer, 36)
+                    ident = pending.pop(head[3], None)
+                    if stats is not None and ident is not None:
+                        results[ident] = stats
+                        continue
+                    if ident is not None:
+                        pending[head[3]] = ident
+
+            # 3. Anything else: walk the messages.
             self._walk(size, pending, family, group, results)
-
-    def _receive(self) -> int:
-        """Read one datagram from the kernel; its size, 0 to skip, -1 if none is queued."""
-        try:
-            size, sender = self._raw.recvfrom_into(self._buffer, 0, socket_module.MSG_DONTWAIT)
-        except BlockingIOError:
-            return -1
-        except OSError as exc:
-            if exc.errno == errno.ENOBUFS:
-                return 0
-            raise
-        return size if sender[0] == 0 else 0
-
-    def _take_v16(
-        self,
-        pending: dict[int, int],
-        family: int,
-        shape: tuple[int, ...],
-        results: dict[int, TaskStats],
-    ) -> bool:
-        """Take a datagram that is exactly one v16 reply in the x86_64 shape."""
-        head = _V16_HEAD.unpack_from(self._buffer)
-        if head[:2] != (_V16_REPLY_SIZE, family) or head[5:12] != shape:
-            return False
-        if head[13:] != _V16_STATS or head[3] not in pending:
-            return False
-        stats = decode_v16_unchecked(self._buffer, 36)
-        if stats is None:
-            return False
-        results[pending.pop(head[3])] = stats
-        return True
 
     def _walk(
         self,
