@@ -323,3 +323,11 @@ def test_thread_exit_in_a_quiet_process_is_still_seen() -> None:
     row = by_pid(sampler.sample(), 50)
     assert row.threads == 2
     assert row.write_rate == 1 << 20
+
+
+def test_control_characters_in_command_lines_become_spaces() -> None:
+    source, clock = FakeSource(), FakeClock()
+    source.add(7, cmdline="evil\x1b[2Jname\nnext", ac_comm="ev\til")
+    row = by_pid(make_sampler(source, clock).sample(), 7)
+    assert row.command == "evil [2Jname next"
+    assert row.comm == "ev il"

@@ -383,7 +383,8 @@ class ExitEntry:
 class Snapshot:
     """The result of one reading.
 
-    ``interval`` is the wall time since the previous reading in seconds,
+    ``time`` is the wall-clock time (seconds since the epoch) at which the
+    reading began. ``interval`` is the wall time since the previous reading in seconds,
     ``None`` for the first reading (whose rows carry zeros). ``threads`` is
     ``None`` unless thread rows were asked for. ``exits`` are the process
     exits read in this interval and ``recent_exits`` the bounded history,
@@ -417,8 +418,18 @@ class _Thread:
         self.counters = _counters(record)
         self.cpu = self.counters[_CPU]
         self.hiwater = record.hiwater_rss or 0
-        self.comm = record.ac_comm or ""
+        self.comm = printable(record.ac_comm or "")
         self.uid = record.ac_uid or 0
+
+
+# Control characters (newlines, escape sequences) in a command line would
+# break a table or drive the terminal: each becomes a space.
+_CONTROL = dict.fromkeys([*range(32), *range(127, 160)], " ")
+
+
+def printable(text: str) -> str:
+    """Return ``text`` with every control character replaced by a space."""
+    return text.translate(_CONTROL)
 
 
 def _counters(record: StatsRecord) -> tuple[int, ...]:
@@ -529,7 +540,7 @@ class Sampler:
         With ``threads`` the snapshot also holds one row per thread.
         """
         # 1. Time the interval; close the accounts of threads that exited.
-        now = self._clock()
+        now, wall = self._clock(), self._wall_clock()
         seconds = None if self._last_time is None else max(now - self._last_time, 1e-6)
         interval = _Interval(seconds)
         exits = self._take_exits(interval)
@@ -548,7 +559,7 @@ class Sampler:
         self._last_time = now
         self._readings += 1
         return Snapshot(
-            time=self._wall_clock(),
+            time=wall,
             interval=seconds,
             processes=processes,
             threads=thread_rows,
@@ -693,7 +704,7 @@ class Sampler:
         signal = status & 0x7F
         read, write = self._exited_io.pop(tgid, [0, 0])
         cached = self._cmdlines.pop(tgid, None)
-        command = cached[1] if cached and cached[1] else f"[{record.ac_comm or '?'}]"
+        command = cached[1] if cached and cached[1] else f"[{printable(record.ac_comm or '?')}]"
         cpu = (event.group_stats or record).cpu_run_virtual_total
         lifetime = record.ac_tgetime or record.ac_etime
         uid = record.ac_uid or 0
@@ -806,7 +817,8 @@ class Sampler:
         """Return the process's command line (read once) and whether /proc gave it."""
         cached = self._cmdlines.get(tgid)
         if cached is None or cached[0] != leader.start:
-            cached = (leader.start, self._source.read_cmdline(tgid))
+            cmdline = self._source.read_cmdline(tgid)
+            cached = (leader.start, printable(cmdline) if cmdline else None)
             self._cmdlines[tgid] = cached
         if cached[1]:
             return cached[1], True

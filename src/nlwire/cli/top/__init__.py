@@ -8,6 +8,7 @@ fast and works without Textual installed (``--batch`` needs none).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -85,15 +86,21 @@ def run(args: argparse.Namespace) -> int:
         only_active=args.only_active,
         threads=args.threads,
     )
-    if not args.batch:
-        _check_terminal()
-
     # Open the kernel side first: no privilege means one line and status 1,
     # before anything draws on the terminal.
+    from nlwire.taskstats import TaskstatsPermissionError
     from nlwire.taskstats.monitor import KernelSource, Sampler
     from nlwire.taskstats.system import SystemMonitor
 
-    with KernelSource.open(netns=args.netns) as source:
+    try:
+        source = KernelSource.open(netns=args.netns)
+    except TaskstatsPermissionError:
+        raise CliError(
+            "top needs CAP_NET_ADMIN in the initial user namespace: run it as root"
+        ) from None
+    with source:
+        if not args.batch:
+            _check_terminal()
         for warning in source.warnings:
             sys.stderr.write(f"nlwire: warning: {warning}\n")
         sampler = Sampler(source)
@@ -131,6 +138,11 @@ def _check_terminal() -> None:
 def _run_screen(sampler: Any, system: Any, options: Any, delay: float) -> int:
     from nlwire.cli.top.app import TopApp
     from nlwire.taskstats.procfs import set_delayacct
+
+    # Textual takes COLUMNS/LINES, when exported, as a fixed screen size and
+    # then ignores resizes; the terminal itself knows its size better.
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
 
     app = TopApp(sampler, system, set_delayacct=set_delayacct, options=options, interval=delay)
     app.run()

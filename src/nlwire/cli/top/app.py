@@ -36,9 +36,8 @@ INTERVALS = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0)
 EXITS_HEIGHT = 6
 
 BANNER = (
-    "Delay accounting is OFF: I/O-wait, swap-in, reclaim, thrashing, compaction, "
-    "wp-copy and IRQ delays cannot be measured (shown as -); CPU-wait still works. "
-    "Press D to turn it on (needs root; only tasks started afterwards report these delays)."
+    "Delay accounting is OFF: only CPU-wait is measured, other delays show -. "
+    "Press D to turn it on (root; tasks started after that report every delay)."
 )
 
 KEYS_HELP = """\
