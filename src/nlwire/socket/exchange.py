@@ -12,7 +12,9 @@ message that arrives and decides, message by message:
 3. A reply addressed to another port id raises :class:`PortMismatch`.
 4. ``NLMSG_ERROR`` ends the exchange: code 0 is the ACK, anything else
    becomes a :class:`NetlinkError` with its extended ACK.
-5. ``NLMSG_DONE`` ends a dump (its payload may carry an error code too).
+5. ``NLMSG_DONE`` ends a dump, or the multipart answer to a request that
+   did not ask for an ACK (its payload may carry an error code too); it
+   is never a reply. ``NLMSG_OVERRUN`` raises :class:`Overrun`.
 6. Any other message is a reply; for a request without ACK that is not a
    dump, the first reply ends the exchange.
 7. ``NLM_F_DUMP_INTR`` on any part of a dump is remembered and raised as
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import struct
 
-from nlwire.errors import DumpInterrupted, PortMismatch, SequenceMismatch
+from nlwire.errors import DumpInterrupted, Overrun, PortMismatch, SequenceMismatch
 from nlwire.wire import Message, MessageFlags, MessageSpec, MessageType
 from nlwire.wire.ack import error_from_ack, parse_ack
 
@@ -78,8 +80,14 @@ class Exchange:
         kind = message.type
         if kind == MessageType.ERROR:
             self._finish_with_ack(message)
-        elif kind == MessageType.DONE and self.dump:
-            self._finish_dump(message)
+        elif kind == MessageType.DONE:
+            # The end of a multipart answer; a request that wants an ACK
+            # still waits for it.
+            if self.dump or not self.wants_ack:
+                self._finish_dump(message)
+        elif kind == MessageType.OVERRUN:
+            self.done = True
+            raise Overrun
         elif kind != MessageType.NOOP:
             self.replies.append(message)
             if message.flags & MessageFlags.DUMP_INTR:
