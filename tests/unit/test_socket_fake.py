@@ -172,6 +172,36 @@ def test_error_at_the_end_of_a_dump() -> None:
     assert caught.value.errno == errno.EBUSY
 
 
+def test_noop_messages_are_skipped() -> None:
+    def kernel(req: Message) -> list[bytes]:
+        noop = reply(req, MessageType.NOOP, b"", MessageFlags.MULTI)
+        return [noop + reply(req, FAMILY, b"rec", MessageFlags.MULTI) + noop, done(req)]
+
+    with open_socket(kernel) as sock:
+        (record,) = sock.dump(FAMILY)
+    assert record.type == FAMILY
+
+
+def test_multipart_answer_to_a_plain_request_ends_at_done() -> None:
+    def kernel(req: Message) -> list[bytes]:
+        parts = [reply(req, FAMILY, b"part", MessageFlags.MULTI) for _ in range(2)]
+        answer = [*parts, done(req)]
+        return [*answer, ack(req)] if req.flags & MessageFlags.ACK else answer
+
+    with open_socket(kernel) as sock:
+        assert [m.type for m in sock.request(FAMILY, flags=0)] == [FAMILY, FAMILY]
+        assert [m.type for m in sock.request(FAMILY)] == [FAMILY, FAMILY]
+        assert sock.poll_events() == []
+
+
+def test_nlmsg_overrun_in_a_reply_is_an_overrun() -> None:
+    def kernel(req: Message) -> list[bytes]:
+        return [reply(req, MessageType.OVERRUN, b""), ack(req)]
+
+    with open_socket(kernel) as sock, pytest.raises(Overrun):
+        sock.request(FAMILY)
+
+
 # -- errors ------------------------------------------------------------------------
 
 
