@@ -7,9 +7,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -77,50 +79,71 @@ def test_cgroup_v2_is_refused_clearly() -> None:
 
 
 def test_delayacct_on_and_off(delayacct_on: None) -> None:
-    assert nlwire("taskstats", "delayacct").stdout.startswith("delay accounting is on\n")
-    result = nlwire("taskstats", "delayacct", "off")
-    assert result.stdout.startswith("delay accounting is off\n")
-    assert Path("/proc/sys/kernel/task_delayacct").read_text().strip() == "0"
+    # Each command reads the switch back right after setting it.
+    assert nlwire("taskstats", "delayacct", "off").stdout.startswith("delay accounting is off\n")
+    assert nlwire("taskstats", "delayacct", "on").stdout.startswith("delay accounting is on\n")
+
+
+class Listening:
+    """``nlwire taskstats listen ARGS`` in the background, its output collected."""
+
+    def __init__(self, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [NLWIRE, "taskstats", "listen", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: list[str] = []
+        assert self.process.stdout is not None
+        self._reader = threading.Thread(target=self._read, args=(self.process.stdout,))
+        self._reader.start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self.lines.append(line)
+
+    def wait_for_exit_of(self, command: list[str], marker: str) -> int:
+        """Run ``command`` until its exit shows in the output (the listener may
+        still be registering); return the pid that showed."""
+        deadline = time.monotonic() + 30
+        pids: list[int] = []
+        while time.monotonic() < deadline:
+            child = subprocess.Popen(command)
+            child.wait()
+            pids.append(child.pid)
+            time.sleep(0.3)
+            for pid in pids:
+                if any(marker.format(pid=pid) in line for line in list(self.lines)):
+                    return pid
+        raise AssertionError(f"no exit record of {command} in the output")
+
+    def stop(self) -> str:
+        self.process.send_signal(signal.SIGINT)
+        _out, err = self.process.communicate(timeout=30)
+        self._reader.join(timeout=10)
+        assert self.process.returncode == 0
+        return err
 
 
 def test_listen_json_and_clean_ctrl_c() -> None:
-    listener = subprocess.Popen(
-        [NLWIRE, "taskstats", "listen", "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    time.sleep(1.0)  # let it register
-    child = subprocess.Popen(["sh", "-c", "exit 9"])
-    child.wait()
-    time.sleep(0.5)
-    listener.send_signal(signal.SIGINT)
-    out, err = listener.communicate(timeout=30)
-    assert listener.returncode == 0
-    records = [json.loads(line) for line in out.splitlines()]
-    mine = [r for r in records if r["pid"] == child.pid]
-    assert len(mine) == 1
-    assert mine[0]["stats"]["ac_exitcode"] == 9 << 8
-    assert mine[0]["stats"]["ac_comm"] == "sh"
+    listening = Listening("--json")
+    pid = listening.wait_for_exit_of(["sh", "-c", "exit 9"], '"pid":{pid},')
+    err = listening.stop()
+    records = [json.loads(line) for line in listening.lines]
+    (mine,) = [r for r in records if r["pid"] == pid]
+    assert mine["stats"]["ac_exitcode"] == 9 << 8
+    assert mine["stats"]["ac_comm"] == "sh"
     assert "exit records received, 0 lost" in err
     assert "Traceback" not in err
 
 
 def test_listen_yaml_documents() -> None:
-    listener = subprocess.Popen(
-        [NLWIRE, "taskstats", "listen", "--cpus", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    time.sleep(1.0)
-    child = subprocess.Popen(["taskset", "-c", "0", "sh", "-c", "exit 4"])
-    child.wait()
-    time.sleep(0.5)
-    listener.send_signal(signal.SIGINT)
-    out, _err = listener.communicate(timeout=30)
-    documents = out.split("---\n")
-    mine = [d for d in documents if f"pid: {child.pid}\n" in d]
-    assert len(mine) == 1
-    assert "status: exited 4\n" in mine[0]
-    assert "cpu: 0\n" in mine[0]
+    listening = Listening("--cpus", "0")
+    command = ["taskset", "-c", "0", "sh", "-c", "exit 4"]
+    pid = listening.wait_for_exit_of(command, "pid: {pid}\n")
+    listening.stop()
+    documents = "".join(listening.lines).split("---\n")
+    (mine,) = [d for d in documents if f"pid: {pid}\n" in d]
+    assert "status: exited 4\n" in mine
+    assert "cpu: 0\n" in mine
