@@ -104,14 +104,15 @@ def test_top_in_80x24_filters_sorts_helps_resizes_and_quits(
     assert titles[:8] == ["PID", "USER", "CPU%", "READ/s", "WRITE/s", "CPUW%", "IOW%", "SWAP%"]
     assert "CMPCT%" not in screen  # low-priority columns hidden at 80 columns
 
-    # 2. Filter to the spinner's pid: its row alone, near 100 % CPU.
+    # 2. Filter to the spinner's pid: its row alone, busy on the CPU.
     terminal.keys("/")
+    terminal.wait_for(lambda s: "filter by command line or pid" in s)
     terminal.keys(str(spinner.pid), "Enter")
 
     def spinner_busy(s: str) -> bool:
         rows = [line.split() for line in table_lines(s)[1:] if line.strip()]
         mine = [row for row in rows if row and row[0] == str(spinner.pid)]
-        return bool(mine) and float(mine[0][2]) > 80.0
+        return bool(mine) and float(mine[0][2]) > 30.0  # busy (the machine may be shared)
 
     screen = terminal.wait_for(spinner_busy)
     assert f"filter '{spinner.pid}'" in screen

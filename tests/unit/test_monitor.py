@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from test_monitor_fakes import SECOND_NS, FakeClock, FakeSource, make_sampler
 
+from nlwire.cli.top.batch import row_document
 from nlwire.taskstats.monitor import DELAY_KINDS, Snapshot, TaskRow
 
 
@@ -275,7 +276,7 @@ def test_row_as_dict_is_json_ready(world: tuple[FakeSource, FakeClock]) -> None:
     sampler.sample()
     clock.now += 1.0
     source.advance(10, cpu_delay_total=SECOND_NS // 10, cpu_run_virtual_total=1)
-    document = by_pid(sampler.sample(), 10).as_dict()
+    document = row_document(by_pid(sampler.sample(), 10))
     assert document["delay_percent"] == dict.fromkeys(DELAY_KINDS, 0.0) | {"cpu": 10.0}
     assert document["command"] == "spinner --fast"
 

@@ -7,19 +7,25 @@ forward, exit records the test queues, and a clock the test advances.
 from __future__ import annotations
 
 import dataclasses
+import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from nlwire.taskstats.listener import ExitRecord
 from nlwire.taskstats.monitor import Sampler
+from nlwire.taskstats.stats import FIELDS, TaskStats, decode_taskstats
 
 SECOND_NS = 1_000_000_000
 
 
 @dataclass
 class FakeStats:
-    """A struct taskstats with only the fields the sampler reads."""
+    """The fields of a struct taskstats the sampler reads, to move forward.
 
-    version: int = 16
+    :meth:`encode` turns it into the real thing: a version-16 struct, packed
+    and decoded like the kernel's.
+    """
+
     cpu_run_virtual_total: int = 0
     cpu_delay_total: int = 0
     blkio_delay_total: int = 0
@@ -44,15 +50,19 @@ class FakeStats:
     ac_exitcode: int | None = 0
     ac_flag: int | None = 0
 
-
-@dataclass
-class FakeExit:
-    """An exit record as the exit listener gives it."""
-
-    pid: int
-    stats: FakeStats
-    tgid: int | None = None
-    group_stats: FakeStats | None = None
+    def encode(self) -> TaskStats:
+        """Return these values as a decoded version-16 ``struct taskstats``."""
+        values = dataclasses.asdict(self)
+        data = bytearray(560)
+        for info in FIELDS:
+            value = values.get(info.name)
+            if info.since > 16 or value is None:
+                continue
+            if isinstance(value, str):
+                value = value.encode()
+            struct.pack_into("=" + info.code, data, info.offset, value)
+        struct.pack_into("=H", data, 0, 16)
+        return decode_taskstats(bytes(data))
 
 
 @dataclass
@@ -61,7 +71,7 @@ class FakeSource:
 
     threads: dict[int, tuple[int, FakeStats]] = field(default_factory=dict)
     cmdlines: dict[int, str] = field(default_factory=dict)
-    exits: list[FakeExit] = field(default_factory=list)
+    exits: list[ExitRecord] = field(default_factory=list)
     lost: int = 0
     cmdline_reads: int = 0
     hidden: set[int] = field(default_factory=set)
@@ -88,7 +98,7 @@ class FakeSource:
         tgid, stats = self.threads.pop(tid)
         self.exited_cpu[tgid] = self.exited_cpu.get(tgid, 0) + stats.cpu_run_virtual_total
         final = dataclasses.replace(stats, ac_exitcode=status, ac_flag=0x20 if last else 0)
-        self.exits.append(FakeExit(pid=tid, stats=final))
+        self.exits.append(ExitRecord(pid=tid, stats=final.encode()))
         if last:
             self.cmdlines.pop(tgid, None)
 
@@ -108,17 +118,17 @@ class FakeSource:
             sums[tgid] = sums.get(tgid, 0) + stats.cpu_run_virtual_total
         return {tgid: sums[tgid] for tgid in tgids if tgid in sums}
 
-    def read_threads(self, tids: Iterable[int]) -> dict[int, FakeStats]:
+    def read_threads(self, tids: Iterable[int]) -> dict[int, TaskStats]:
         """The records of ``tids``; hidden ones vanish like ESRCH."""
         tids = list(tids)
         self.read.append(tids)
         return {
-            tid: self.threads[tid][1]
+            tid: self.threads[tid][1].encode()
             for tid in tids
             if tid in self.threads and tid not in self.hidden
         }
 
-    def read_exits(self) -> list[FakeExit]:
+    def read_exits(self) -> list[ExitRecord]:
         """Exit records queued since the last call."""
         queued, self.exits = self.exits, []
         return queued

@@ -8,8 +8,8 @@ close the accounts of threads that ended and feed a bounded list of recent
 process exits.
 
 The sampler does no I/O of its own: it reads through a :class:`TaskSource`.
-:class:`KernelSource` is the real one (taskstats client, exit listener and
-``/proc``); tests pass a fake.
+:class:`nlwire.taskstats.system.KernelSource` is the real one (taskstats
+client, exit listener and ``/proc``); tests pass a fake.
 
 Theory of operation:
 
@@ -54,17 +54,12 @@ whose exit records were seen while the sampler ran.
 from __future__ import annotations
 
 import collections
-import os
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Protocol
 
-from nlwire.taskstats.client import TaskstatsClient
-from nlwire.taskstats.errors import ListenerError
-from nlwire.taskstats.listener import ExitListener, ExitRecord
-from nlwire.taskstats.procfs import list_tgids, list_tids
+from nlwire.taskstats.listener import ExitRecord
 from nlwire.taskstats.stats import TaskStats
 from nlwire.taskstats.system import UserNames
 
@@ -72,11 +67,8 @@ __all__ = [
     "DELAY_KINDS",
     "FIGURE_SOURCES",
     "ExitEntry",
-    "ExitEvent",
-    "KernelSource",
     "Sampler",
     "Snapshot",
-    "StatsRecord",
     "TaskRow",
     "TaskSource",
 ]
@@ -113,130 +105,6 @@ _NEW_TASK_SLACK_US = 50_000
 _VANISHED_READINGS = 2
 
 
-class StatsRecord(Protocol):
-    """The fields of one ``struct taskstats`` the sampler reads.
-
-    :class:`nlwire.taskstats.TaskStats` has them all; fields absent from
-    an old kernel's struct are ``None`` and count as 0.
-    """
-
-    @property
-    def version(self) -> int:
-        """The struct version."""
-
-    @property
-    def cpu_run_virtual_total(self) -> int:
-        """ns on a CPU."""
-
-    @property
-    def cpu_delay_total(self) -> int:
-        """ns waiting on a run queue."""
-
-    @property
-    def blkio_delay_total(self) -> int:
-        """ns waiting for block I/O."""
-
-    @property
-    def swapin_delay_total(self) -> int:
-        """ns waiting for swap-in."""
-
-    @property
-    def freepages_delay_total(self) -> int | None:
-        """ns in memory reclaim."""
-
-    @property
-    def thrashing_delay_total(self) -> int | None:
-        """ns waiting for refaulted pages."""
-
-    @property
-    def compact_delay_total(self) -> int | None:
-        """ns in memory compaction."""
-
-    @property
-    def wpcopy_delay_total(self) -> int | None:
-        """ns copying pages on write-protect faults."""
-
-    @property
-    def irq_delay_total(self) -> int | None:
-        """ns in IRQ and softirq handlers."""
-
-    @property
-    def read_bytes(self) -> int | None:
-        """Bytes read from storage."""
-
-    @property
-    def write_bytes(self) -> int | None:
-        """Bytes written to storage."""
-
-    @property
-    def nvcsw(self) -> int | None:
-        """Voluntary context switches."""
-
-    @property
-    def nivcsw(self) -> int | None:
-        """Involuntary context switches."""
-
-    @property
-    def hiwater_rss(self) -> int | None:
-        """KiB, peak resident set."""
-
-    @property
-    def ac_comm(self) -> str | None:
-        """Command name."""
-
-    @property
-    def ac_uid(self) -> int | None:
-        """User id."""
-
-    @property
-    def ac_btime(self) -> int | None:
-        """Start time, seconds since the epoch (32-bit)."""
-
-    @property
-    def ac_btime64(self) -> int | None:
-        """Start time, seconds since the epoch."""
-
-    @property
-    def ac_etime(self) -> int | None:
-        """µs elapsed since the task started."""
-
-    @property
-    def ac_tgid(self) -> int | None:
-        """Process id of the thread."""
-
-    @property
-    def ac_tgetime(self) -> int | None:
-        """µs since the process leader started."""
-
-    @property
-    def ac_exitcode(self) -> int | None:
-        """Wait status of an exited task."""
-
-    @property
-    def ac_flag(self) -> int | None:
-        """Accounting flags (``AGROUP`` marks a process's last thread)."""
-
-
-class ExitEvent(Protocol):
-    """One exit record, as :class:`nlwire.taskstats.ExitRecord` gives it."""
-
-    @property
-    def pid(self) -> int:
-        """The thread id of the task that exited."""
-
-    @property
-    def tgid(self) -> int | None:
-        """The process id, when the record carried the process's figures."""
-
-    @property
-    def stats(self) -> StatsRecord:
-        """The thread's final record."""
-
-    @property
-    def group_stats(self) -> StatsRecord | None:
-        """The process's record (last thread of a multi-threaded process)."""
-
-
 class TaskSource(Protocol):
     """Where the sampler's readings come from (the kernel, or a test fake)."""
 
@@ -253,10 +121,10 @@ class TaskSource(Protocol):
         never goes down. Processes that vanished are left out.
         """
 
-    def read_threads(self, tids: Iterable[int]) -> Mapping[int, StatsRecord]:
+    def read_threads(self, tids: Iterable[int]) -> Mapping[int, TaskStats]:
         """Return the records of ``tids``; threads that vanished are left out."""
 
-    def read_exits(self) -> Sequence[ExitEvent]:
+    def read_exits(self) -> Sequence[ExitRecord]:
         """Return the exit records that arrived since the last call, without waiting."""
 
     def exits_lost(self) -> int:
@@ -307,28 +175,6 @@ class TaskRow:
         """Return the percentage of delay ``kind`` (one of :data:`DELAY_KINDS`)."""
         return self.delays[DELAY_KINDS.index(kind)]
 
-    def as_dict(self) -> dict[str, object]:
-        """Return the row as plain JSON-ready values."""
-        return {
-            "pid": self.pid,
-            "tgid": self.tgid,
-            "uid": self.uid,
-            "user": self.user,
-            "comm": self.comm,
-            "command": self.command,
-            "command_from_proc": self.command_from_proc,
-            "threads": self.threads,
-            "cpu_percent": round(self.cpu, 2),
-            "read_bytes_per_s": round(self.read_rate, 1),
-            "write_bytes_per_s": round(self.write_rate, 1),
-            "delay_percent": dict(
-                zip(DELAY_KINDS, (round(v, 2) for v in self.delays), strict=True)
-            ),
-            "peak_rss_kib": self.peak_rss,
-            "context_switches_per_s": round(self.switches, 1),
-            "flagged": list(self.flagged),
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class ExitEntry:
@@ -360,24 +206,6 @@ class ExitEntry:
             return f"signal {self.signal}" + (" (core)" if self.core_dumped else "")
         return f"exit {self.exit_code}"
 
-    def as_dict(self) -> dict[str, object]:
-        """Return the entry as plain JSON-ready values."""
-        return {
-            "time": round(self.time, 3),
-            "pid": self.pid,
-            "uid": self.uid,
-            "user": self.user,
-            "command": self.command,
-            "status": self.status,
-            "exit_code": self.exit_code,
-            "signal": self.signal,
-            "core_dumped": self.core_dumped,
-            "lifetime_s": None if self.lifetime is None else round(self.lifetime, 6),
-            "cpu_s": round(self.cpu_time, 6),
-            "read_bytes": self.read_bytes,
-            "write_bytes": self.write_bytes,
-        }
-
 
 @dataclass(frozen=True, slots=True)
 class Snapshot:
@@ -407,13 +235,13 @@ class _Thread:
 
     __slots__ = ("comm", "counters", "cpu", "flagged", "hiwater", "start", "tgid", "uid")
 
-    def __init__(self, tgid: int, start: int, record: StatsRecord) -> None:
+    def __init__(self, tgid: int, start: int, record: TaskStats) -> None:
         self.tgid = tgid
         self.start = start
         self.flagged: tuple[str, ...] = ()
         self.update(record)
 
-    def update(self, record: StatsRecord) -> None:
+    def update(self, record: TaskStats) -> None:
         """Take the counters and identity of ``record``."""
         self.counters = _counters(record)
         self.cpu = self.counters[_CPU]
@@ -432,7 +260,7 @@ def printable(text: str) -> str:
     return text.translate(_CONTROL)
 
 
-def _counters(record: StatsRecord) -> tuple[int, ...]:
+def _counters(record: TaskStats) -> tuple[int, ...]:
     return (
         record.cpu_run_virtual_total,
         record.cpu_delay_total,
@@ -450,7 +278,7 @@ def _counters(record: StatsRecord) -> tuple[int, ...]:
     )
 
 
-def _start_time(record: StatsRecord) -> int:
+def _start_time(record: TaskStats) -> int:
     return record.ac_btime64 or record.ac_btime or 0
 
 
@@ -471,7 +299,7 @@ class _Interval:
         self.flagged: dict[int, set[str]] = {}
         self.thread_deltas: dict[int, list[int]] = {}
 
-    def started_within(self, record: StatsRecord) -> bool:
+    def started_within(self, record: TaskStats) -> bool:
         """Whether the task of ``record`` started during this interval."""
         elapsed = record.ac_etime
         if self.seconds is None or elapsed is None:
@@ -607,7 +435,7 @@ class Sampler:
     def _diff_threads(
         self,
         listing: Mapping[int, int],
-        records: Mapping[int, StatsRecord],
+        records: Mapping[int, TaskStats],
         interval: _Interval,
     ) -> None:
         known = self._threads
@@ -639,7 +467,7 @@ class Sampler:
         self,
         plan: dict[int, list[int]],
         quiet: set[int],
-        records: Mapping[int, StatsRecord],
+        records: Mapping[int, TaskStats],
     ) -> None:
         """Record which threads each process has now; set vanished ones aside."""
         # 1. Processes read in this sweep: their members are the threads answered.
@@ -698,7 +526,7 @@ class Sampler:
         self._recent.extend(entries)
         return tuple(entries)
 
-    def _exit_entry(self, event: ExitEvent, tgid: int) -> ExitEntry:
+    def _exit_entry(self, event: ExitRecord, tgid: int) -> ExitEntry:
         record = event.stats
         status = record.ac_exitcode or 0
         signal = status & 0x7F
@@ -825,7 +653,7 @@ class Sampler:
         return f"[{leader.comm}]", False
 
 
-def _ends_process(event: ExitEvent, tid: int, tgid: int) -> bool:
+def _ends_process(event: ExitRecord, tid: int, tgid: int) -> bool:
     """Whether ``event`` is the exit of the last thread of its process."""
     if event.group_stats is not None:
         return True
@@ -834,98 +662,3 @@ def _ends_process(event: ExitEvent, tid: int, tgid: int) -> bool:
         return bool(flag & _AGROUP)
     # Before struct version 12 there is no AGROUP flag: take the leader's exit.
     return tid == tgid
-
-
-class KernelSource:
-    """The real :class:`TaskSource`: taskstats queries, exit records and ``/proc``.
-
-    Build it with :meth:`open`. ``warnings`` holds what the user should know
-    (exits cannot be seen in this namespace, for example). Use it as a
-    context manager, or call :meth:`close`.
-    """
-
-    def __init__(self, client: TaskstatsClient, listener: ExitListener | None) -> None:
-        self._client = client
-        self._listener = listener
-        self.warnings: list[str] = list(listener.warnings) if listener else []
-
-    @classmethod
-    def open(cls, *, netns: str | None = None, exits: bool = True) -> KernelSource:
-        """Open the taskstats client and, with ``exits``, the exit listener.
-
-        One query of the caller's own thread checks the privilege first.
-        Raises :class:`~nlwire.taskstats.TaskstatsPermissionError` without
-        ``CAP_NET_ADMIN``. A refused exit registration (a non-initial PID
-        namespace) is not fatal: it becomes a warning and no exits are shown.
-        """
-        client = TaskstatsClient(netns=netns)
-        listener = None
-        try:
-            client.stats_for_pid(os.getpid())
-            if exits:
-                listener = cls._open_listener(netns)
-        except BaseException:
-            client.close()
-            raise
-        source = cls(client, listener)
-        if exits and listener is None:
-            source.warnings.append("exit records are refused here: no exits will be shown")
-        return source
-
-    @staticmethod
-    def _open_listener(netns: str | None) -> ExitListener | None:
-        try:
-            return ExitListener(netns=netns)
-        except ListenerError:
-            return None
-
-    def close(self) -> None:
-        """Deregister the exit listener and close both sockets."""
-        if self._listener is not None:
-            self._listener.close()
-        self._client.close()
-
-    def __enter__(self) -> KernelSource:
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-    def list_processes(self) -> list[int]:
-        """Return the process ids in ``/proc``."""
-        return list_tgids()
-
-    def list_threads(self, tgid: int) -> list[int]:
-        """Return the thread ids of ``tgid`` from ``/proc/TGID/task``."""
-        return list_tids(tgid)
-
-    def read_process_cpu(self, tgids: Iterable[int]) -> dict[int, int]:
-        """Return each process's summed ``cpu_run_virtual_total`` (TGID queries)."""
-        replies = self._client.stats_for_tgids(tgids)
-        return {tgid: stats.cpu_run_virtual_total for tgid, stats in replies.items()}
-
-    def read_threads(self, tids: Iterable[int]) -> dict[int, TaskStats]:
-        """Return the PID records of ``tids`` in one pipelined sweep."""
-        return self._client.stats_for_pids(tids)
-
-    def read_exits(self) -> list[ExitRecord]:
-        """Return the exit records that have arrived, without waiting."""
-        if self._listener is None:
-            return []
-        return self._listener.poll(0.0)
-
-    def exits_lost(self) -> int:
-        """Return the exact count of exit records the kernel dropped."""
-        return 0 if self._listener is None else self._listener.lost
-
-    def read_cmdline(self, tgid: int) -> str | None:
-        """Return ``/proc/TGID/cmdline`` with spaces between the arguments."""
-        try:
-            with open(f"/proc/{tgid}/cmdline", "rb") as file:
-                raw = file.read(4096)
-        except OSError:
-            return None
-        text = raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "replace")
-        return text or None

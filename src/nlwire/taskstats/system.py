@@ -9,7 +9,10 @@ doing. These readers collect it from ``/proc``:
   percentages by :func:`cpu_percentages`;
 - the memory essentials of ``/proc/meminfo``;
 - user names for uids, cached;
-- whether delay accounting is on (``kernel.task_delayacct``).
+- whether delay accounting is on (``kernel.task_delayacct``);
+- :class:`KernelSource`, the per-task readings of ``nlwire top``'s sampler:
+  the thread and process lists of ``/proc``, taskstats sweeps, exit records
+  and command lines.
 
 Rules:
 
@@ -17,19 +20,29 @@ Rules:
    hides ``/proc/pressure``) reads as absent (``None``), never as an error.
 2. Every reader takes the ``/proc`` root as an argument so tests can point it
    at a directory of fixture files.
-3. Nothing here needs privileges.
+3. Nothing here needs privileges, except :class:`KernelSource`
+   (``CAP_NET_ADMIN``, as every taskstats query).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import pwd
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
+
+from nlwire.taskstats.client import TaskstatsClient
+from nlwire.taskstats.errors import ListenerError
+from nlwire.taskstats.listener import ExitListener, ExitRecord
+from nlwire.taskstats.procfs import list_tgids, list_tids
+from nlwire.taskstats.stats import TaskStats
 
 __all__ = [
     "CpuTimes",
+    "KernelSource",
     "MemoryInfo",
     "Pressure",
     "SystemMonitor",
@@ -284,3 +297,100 @@ class UserNames:
                 name = str(uid)
             self._names[uid] = name
         return name
+
+
+class KernelSource:
+    """The real task source of the sampler: taskstats, exit records, ``/proc``.
+
+    It is the :class:`~nlwire.taskstats.monitor.TaskSource` of the kernel.
+
+    Build it with :meth:`open`. ``warnings`` holds what the user should know
+    (exits cannot be seen in this namespace, for example). Use it as a
+    context manager, or call :meth:`close`.
+    """
+
+    def __init__(self, client: TaskstatsClient, listener: ExitListener | None) -> None:
+        self._client = client
+        self._listener = listener
+        self.warnings: list[str] = list(listener.warnings) if listener else []
+
+    @classmethod
+    def open(cls, *, netns: str | None = None, exits: bool = True) -> KernelSource:
+        """Open the taskstats client and, with ``exits``, the exit listener.
+
+        One query of the caller's own thread checks the privilege first.
+        Raises :class:`~nlwire.taskstats.TaskstatsPermissionError` without
+        ``CAP_NET_ADMIN``. A refused exit registration (a non-initial PID
+        namespace) is not fatal: it becomes a warning and no exits are shown.
+        """
+        client = TaskstatsClient(netns=netns)
+        listener = None
+        try:
+            client.stats_for_pid(os.getpid())
+            if exits:
+                listener = cls._open_listener(netns)
+        except BaseException:
+            client.close()
+            raise
+        source = cls(client, listener)
+        if exits and listener is None:
+            source.warnings.append("exit records are refused here: no exits will be shown")
+        return source
+
+    @staticmethod
+    def _open_listener(netns: str | None) -> ExitListener | None:
+        try:
+            return ExitListener(netns=netns)
+        except ListenerError:
+            return None
+
+    def close(self) -> None:
+        """Deregister the exit listener and close both sockets."""
+        if self._listener is not None:
+            self._listener.close()
+        self._client.close()
+
+    def __enter__(self) -> KernelSource:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def list_processes(self) -> list[int]:
+        """Return the process ids in ``/proc``."""
+        return list_tgids()
+
+    def list_threads(self, tgid: int) -> list[int]:
+        """Return the thread ids of ``tgid`` from ``/proc/TGID/task``."""
+        return list_tids(tgid)
+
+    def read_process_cpu(self, tgids: Iterable[int]) -> dict[int, int]:
+        """Return each process's summed ``cpu_run_virtual_total`` (TGID queries)."""
+        replies = self._client.stats_for_tgids(tgids)
+        return {tgid: stats.cpu_run_virtual_total for tgid, stats in replies.items()}
+
+    def read_threads(self, tids: Iterable[int]) -> dict[int, TaskStats]:
+        """Return the PID records of ``tids`` in one pipelined sweep."""
+        return self._client.stats_for_pids(tids)
+
+    def read_exits(self) -> list[ExitRecord]:
+        """Return the exit records that have arrived, without waiting."""
+        if self._listener is None:
+            return []
+        return self._listener.poll(0.0)
+
+    def exits_lost(self) -> int:
+        """Return the exact count of exit records the kernel dropped."""
+        return 0 if self._listener is None else self._listener.lost
+
+    def read_cmdline(self, tgid: int) -> str | None:
+        """Return ``/proc/TGID/cmdline`` with spaces between the arguments."""
+        try:
+            with open(f"/proc/{tgid}/cmdline", "rb") as file:
+                raw = file.read(4096)
+        except OSError:
+            return None
+        text = raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "replace")
+        return text or None

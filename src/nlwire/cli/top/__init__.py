@@ -89,8 +89,8 @@ def run(args: argparse.Namespace) -> int:
     # Open the kernel side first: no privilege means one line and status 1,
     # before anything draws on the terminal.
     from nlwire.taskstats import TaskstatsPermissionError
-    from nlwire.taskstats.monitor import KernelSource, Sampler
-    from nlwire.taskstats.system import SystemMonitor
+    from nlwire.taskstats.monitor import Sampler
+    from nlwire.taskstats.system import KernelSource, SystemMonitor
 
     try:
         source = KernelSource.open(netns=args.netns)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, TextIO
 from nlwire.cli.top import columns as cols
 
 if TYPE_CHECKING:
-    from nlwire.taskstats.monitor import Sampler, Snapshot, TaskRow
+    from nlwire.taskstats.monitor import ExitEntry, Sampler, Snapshot, TaskRow
     from nlwire.taskstats.system import SystemMonitor, SystemSnapshot
 
 
@@ -81,10 +81,54 @@ def json_report(
         "threads": snapshot.thread_count,
         "view": "threads" if options.threads else "processes",
         "system": _system_document(system),
-        "rows": [row.as_dict() for row in visible_rows(snapshot, options)],
-        "exits": [entry.as_dict() for entry in snapshot.exits],
+        "rows": [row_document(row) for row in visible_rows(snapshot, options)],
+        "exits": [exit_document(entry) for entry in snapshot.exits],
         "exits_lost": snapshot.exits_lost,
         "sources": FIGURE_SOURCES,
+    }
+
+
+def row_document(row: TaskRow) -> dict[str, object]:
+    """Return a task row as JSON-ready values, with units in the key names."""
+    from nlwire.taskstats.monitor import DELAY_KINDS
+
+    return {
+        "pid": row.pid,
+        "tgid": row.tgid,
+        "uid": row.uid,
+        "user": row.user,
+        "comm": row.comm,
+        "command": row.command,
+        "command_from_proc": row.command_from_proc,
+        "threads": row.threads,
+        "cpu_percent": round(row.cpu, 2),
+        "read_bytes_per_s": round(row.read_rate, 1),
+        "write_bytes_per_s": round(row.write_rate, 1),
+        "delay_percent": {
+            kind: round(value, 2) for kind, value in zip(DELAY_KINDS, row.delays, strict=True)
+        },
+        "peak_rss_kib": row.peak_rss,
+        "context_switches_per_s": round(row.switches, 1),
+        "flagged": list(row.flagged),
+    }
+
+
+def exit_document(entry: ExitEntry) -> dict[str, object]:
+    """Return an exit entry as JSON-ready values, with units in the key names."""
+    return {
+        "time": round(entry.time, 3),
+        "pid": entry.pid,
+        "uid": entry.uid,
+        "user": entry.user,
+        "command": entry.command,
+        "status": entry.status,
+        "exit_code": entry.exit_code,
+        "signal": entry.signal,
+        "core_dumped": entry.core_dumped,
+        "lifetime_s": None if entry.lifetime is None else round(entry.lifetime, 6),
+        "cpu_s": round(entry.cpu_time, 6),
+        "read_bytes": entry.read_bytes,
+        "write_bytes": entry.write_bytes,
     }
 
 
