@@ -105,7 +105,10 @@ async def test_filter_by_text_and_by_user(tmp_path: Path) -> None:
     world = World(tmp_path)
     async with world.app.run_test(size=(120, 30)) as pilot:
         world.step()
-        await pilot.press("slash", *"gamma", "enter")
+        await pilot.press("slash", *"[b]x", "enter")
+        assert table_pids(world.app) == []
+        assert "filter '[b]x'" in screen_text(world.app)
+        await pilot.press("slash", "ctrl+u", *"gamma", "enter")
         assert table_pids(world.app) == [300]
         assert "filter 'gamma'" in screen_text(world.app)
         await pilot.press("slash", "ctrl+u", "enter")  # empty clears
@@ -141,12 +144,15 @@ async def test_threads_toggle_shows_each_thread(tmp_path: Path) -> None:
 async def test_exits_pane_lists_exited_processes_and_lost_records(tmp_path: Path) -> None:
     world = World(tmp_path)
     async with world.app.run_test(size=(120, 30)) as pilot:
+        world.source.add(400, ac_comm="ip", cpu_run_virtual_total=1)  # no command line
+        world.source.exit(400, status=0)
         world.source.exit(200, status=2 << 8)
         world.source.lost = 4
         world.step()
         await pilot.pause()
         text = screen_text(world.app)
-        assert "Recent exits (1)  - 4 exit records LOST" in text
+        assert "Recent exits (2)  - 4 exit records LOST" in text
+        assert "[ip]" in text  # brackets are text, not markup
         exit_line = next(line for line in text.splitlines() if "beta-writer" in line)
         assert "exit 2" in exit_line
         assert " 200 " in exit_line

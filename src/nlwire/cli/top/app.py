@@ -5,6 +5,9 @@ when delay accounting is off, a message line for errors, the task table,
 the recent-exits pane, a prompt line for filters, and a status line that
 says the sort order, the active filters and the main keys.
 
+Every text is shown as plain text, never as markup: a command line such as
+``[kworker/0:1]`` or a filter typed by the user shows as it is.
+
 The table is drawn as text by :mod:`nlwire.cli.top.columns`, the same code
 the batch mode uses; columns that do not fit the terminal's width are
 hidden, lowest priority first, so the view works in 80x24 over ssh.
@@ -83,7 +86,7 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         """Build the screen."""
-        yield Static(help_text(), id="help")
+        yield Static(Text(help_text()), id="help")
 
     def on_key(self) -> None:
         """Close on any key."""
@@ -211,7 +214,7 @@ class TopApp(App[None]):
     def compose(self) -> ComposeResult:
         """Build the widgets, top to bottom."""
         yield Static(id="header")
-        yield Static(BANNER, id="banner")
+        yield Static(Text(BANNER), id="banner")
         yield Static(id="message")
         yield TaskTable(id="table")
         yield Static(id="exits")
@@ -253,7 +256,7 @@ class TopApp(App[None]):
             return
         snapshot, reading = self.snapshot, self.reading
         self.query_one("#header", Static).update(
-            "\n".join(cols.header_lines(snapshot, reading, self.paused))
+            Text("\n".join(cols.header_lines(snapshot, reading, self.paused)))
         )
         self.query_one("#banner").display = reading.delayacct is False
         table = self.query_one(TaskTable)
@@ -261,7 +264,7 @@ class TopApp(App[None]):
             visible_rows(snapshot, self.options), self.options.sort, bool(reading.delayacct)
         )
         self._draw_exits(snapshot)
-        self.query_one("#status", Static).update(self.status_line())
+        self.query_one("#status", Static).update(Text(self.status_line()))
 
     def _draw_exits(self, snapshot: Snapshot) -> None:
         pane = self.query_one("#exits", Static)
@@ -269,7 +272,7 @@ class TopApp(App[None]):
         room = EXITS_HEIGHT - 3
         lines = [cols.exits_title(snapshot)]
         lines.extend(cols.exit_lines(snapshot.recent_exits, width, limit=room))
-        pane.update("\n".join(lines))
+        pane.update(Text("\n".join(lines)))
 
     def status_line(self) -> str:
         """Return the status line: sort, filters, view and the main keys."""
@@ -290,7 +293,7 @@ class TopApp(App[None]):
     def show_message(self, text: str) -> None:
         """Show ``text`` on the message line (an empty text hides it)."""
         message = self.query_one("#message", Static)
-        message.update(text)
+        message.update(Text(text))
         message.display = bool(text)
 
     # Actions --------------------------------------------------------------
