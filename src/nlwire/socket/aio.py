@@ -108,5 +108,5 @@ class AsyncNetlinkSocket:
         while True:
             while self.sync._events:
                 yield self.sync._events.popleft()
-            for message in await self.recv_messages():
+            for message in self.sync.unsolicited(await self.recv_messages()):
                 yield message

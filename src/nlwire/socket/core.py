@@ -354,7 +354,7 @@ class NetlinkSocket:
         self._events.clear()
         wait = 0.0 if messages else timeout
         while self._readable(wait):
-            messages.extend(self.recv_messages())
+            messages.extend(self.unsolicited(self.recv_messages()))
             wait = 0.0
         return messages
 
@@ -363,7 +363,15 @@ class NetlinkSocket:
         while True:
             while self._events:
                 yield self._events.popleft()
-            yield from self.recv_messages()
+            yield from self.unsolicited(self.recv_messages())
+
+    def unsolicited(self, messages: list[Message]) -> list[Message]:
+        """``messages`` without late replies to abandoned requests (counted stale)."""
+        if not self._abandoned:
+            return messages
+        kept = [m for m in messages if m.port != self.port or m.seq not in self._abandoned]
+        self.stats.stale += len(messages) - len(kept)
+        return kept
 
     def _readable(self, timeout: float | None) -> bool:
         ready, _, _ = select.select([self._sock], [], [], timeout)
