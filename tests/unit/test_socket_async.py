@@ -102,3 +102,15 @@ async def test_requests_from_two_tasks_are_serialised() -> None:
         first, second = await asyncio.gather(sock.request(FAMILY), sock.request(FAMILY))
     assert first[0].seq != second[0].seq
     assert bytes(first[0].payload) == first[0].seq.to_bytes(4, "little")
+
+
+async def test_events_skip_late_replies_of_abandoned_requests() -> None:
+    fake = FakeTransport(lambda req: [reply(req, FAMILY, b"late"), ack(req)])
+    async with open_socket(fake) as sock:
+        fake.fail_next(errno.ENOBUFS)
+        with pytest.raises(Overrun):
+            await sock.request(FAMILY)
+        fake.inject(pack_message(FAMILY, 0, 0, 0, b"real"))
+        event = await asyncio.wait_for(sock.events().__anext__(), 5)
+        assert bytes(event.payload) == b"real"
+        assert sock.sync.stats.stale == 2

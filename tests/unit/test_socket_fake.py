@@ -284,6 +284,18 @@ def test_stale_reply_of_an_abandoned_request_is_dropped_and_counted() -> None:
         assert sock.poll_events() == []
 
 
+def test_stale_replies_are_not_returned_as_notifications() -> None:
+    with open_socket(lambda req: [reply(req, FAMILY, b"late"), ack(req)]) as sock:
+        fake = transport_of(sock)
+        fake.fail_next(errno.ENOBUFS)
+        with pytest.raises(Overrun):
+            sock.request(FAMILY)
+        fake.inject(notification(b"real"))
+        events = sock.poll_events()
+        assert [bytes(m.payload)[:4] for m in events] == [b"real"]
+        assert sock.stats.stale == 2
+
+
 def test_foreign_sender_is_dropped_and_counted() -> None:
     with open_socket(lambda req: [ack(req)]) as sock:
         fake = transport_of(sock)
