@@ -36,7 +36,12 @@ from nlwire.taskstats.monitor import Sampler, Snapshot
 from nlwire.taskstats.system import SystemMonitor, SystemSnapshot
 
 INTERVALS = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0)
-EXITS_HEIGHT = 6
+
+
+def exits_height(screen_height: int) -> int:
+    """Return the height of the exits pane: 6 lines in 24, a quarter when taller."""
+    return max(6, min(14, screen_height // 4))
+
 
 BANNER = (
     "Delay accounting is OFF: only CPU-wait is measured, other delays show -. "
@@ -161,7 +166,7 @@ class TopApp(App[None]):
     #header { height: auto; }
     #banner { height: auto; background: $warning 40%; color: $text; display: none; }
     #message { height: auto; color: $error; display: none; }
-    #exits { height: 6; border-top: solid $secondary; display: block; }
+    #exits { height: 6; border-top: solid $secondary; }
     #prompt { height: 1; border: none; padding: 0; display: none; }
     #status { height: 1; background: $primary-background; }
     """
@@ -269,7 +274,9 @@ class TopApp(App[None]):
     def _draw_exits(self, snapshot: Snapshot) -> None:
         pane = self.query_one("#exits", Static)
         width = max(20, self.size.width)
-        room = EXITS_HEIGHT - 3
+        height = exits_height(self.size.height)
+        pane.styles.height = height
+        room = height - 3  # the border, the title and the column titles
         lines = [cols.exits_title(snapshot)]
         lines.extend(cols.exit_lines(snapshot.recent_exits, width, limit=room))
         pane.update(Text("\n".join(lines)))
