@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 from nlwire.errors import NetlinkNotFoundError
 from nlwire.genl.family import Family, FamilyPolicy, family_from_attrs, policy_from_records
@@ -68,7 +68,7 @@ class GenlClient:
         if self._owns_socket:
             self.sock.close()
 
-    def __enter__(self) -> GenlClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
