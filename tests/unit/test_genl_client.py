@@ -100,10 +100,17 @@ def fake_socket() -> NetlinkSocket:
     return NetlinkSocket(NETLINK_GENERIC, transport=FakeTransport(kernel))
 
 
+def sent_by(sock: NetlinkSocket) -> list[bytes]:
+    """Every datagram the socket sent to the fake kernel."""
+    fake = sock._sock
+    assert isinstance(fake, FakeTransport)
+    return fake.sent
+
+
 def test_get_family_by_name() -> None:
     with Controller(sock=fake_socket()) as ctrl:
         family = ctrl.get_family("echo")
-        (sent,) = ctrl.sock._sock.sent  # type: ignore[attr-defined]
+        (sent,) = sent_by(ctrl.sock)
     assert family.id == ECHO_ID and family.version == 1 and family.maxattr == 2
     assert [op.id for op in family.ops] == [1, 2]
     assert family.ops[0].flags == OpFlags.CMD_CAP_DO
@@ -134,7 +141,7 @@ def test_family_client_resolves_its_id_and_speaks_its_commands() -> None:
     with EchoClient(sock=fake_socket()) as client:
         assert client.family.id == ECHO_ID
         assert client.say("hi") == "HI"
-        sent = client.sock._sock.sent[-1]  # type: ignore[attr-defined]
+        sent = sent_by(client.sock)[-1]
         assert struct.unpack_from("=H", sent, 4)[0] == ECHO_ID
         assert sent[16:20] == bytes((EchoCmd.SAY, 1, 0, 0))
         records = client.dump(EchoCmd.LIST)

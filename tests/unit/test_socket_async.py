@@ -43,7 +43,12 @@ async def test_reply_that_arrives_later_is_awaited() -> None:
     fake = FakeTransport()
     async with open_socket(fake) as sock:
         pending: list[Message] = []
-        fake.handler = lambda req: pending.append(req) or []
+
+        def hold(req: Message) -> list[bytes]:
+            pending.append(req)
+            return []
+
+        fake.handler = hold
         task = asyncio.create_task(sock.request(FAMILY))
         await asyncio.sleep(0.01)
         assert not task.done()

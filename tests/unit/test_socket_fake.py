@@ -44,8 +44,11 @@ FAMILY = 0x20
 Handler = Callable[[Message], Iterable[bytes]]
 
 
-def open_socket(handler: Handler | None = None, **kwargs: object) -> NetlinkSocket:
-    return NetlinkSocket(16, transport=FakeTransport(handler), **kwargs)  # type: ignore[arg-type]
+def open_socket(
+    handler: Handler | None = None, *, groups: Iterable[int] = (), rcvbuf: int | None = None
+) -> NetlinkSocket:
+    """A generic netlink socket over a fake kernel answering with ``handler``."""
+    return NetlinkSocket(16, transport=FakeTransport(handler), groups=groups, rcvbuf=rcvbuf)
 
 
 def transport_of(sock: NetlinkSocket) -> FakeTransport:
@@ -108,27 +111,28 @@ def test_each_socket_starts_at_its_own_sequence_number() -> None:
 # -- dumps ---------------------------------------------------------------------
 
 
-def dump_kernel(count: int, per_datagram: int = 2, *, intr: int = 0) -> Handler:
-    """A kernel that dumps ``count`` records; the first ``intr`` dumps are interrupted."""
-    calls = {"n": 0}
+class DumpKernel:
+    """A kernel that dumps ``count`` records; its first ``intr`` dumps are interrupted."""
 
-    def kernel(req: Message) -> list[bytes]:
-        calls["n"] += 1
+    def __init__(self, count: int, per_datagram: int = 2, *, intr: int = 0) -> None:
+        self.count = count
+        self.per_datagram = per_datagram
+        self.intr = intr
+        self.calls = 0
+
+    def __call__(self, req: Message) -> list[bytes]:
+        self.calls += 1
         flags = MessageFlags.MULTI
-        if calls["n"] <= intr:
+        if self.calls <= self.intr:
             flags |= MessageFlags.DUMP_INTR
-        records = [reply(req, FAMILY, bytes([i]) * 4, flags) for i in range(count)]
-        datagrams = [
-            b"".join(records[i : i + per_datagram]) for i in range(0, count, per_datagram)
-        ]
+        records = [reply(req, FAMILY, bytes([i]) * 4, flags) for i in range(self.count)]
+        step = self.per_datagram
+        datagrams = [b"".join(records[i : i + step]) for i in range(0, self.count, step)]
         return [*datagrams, done(req)]
-
-    kernel.calls = calls  # type: ignore[attr-defined]
-    return kernel
 
 
 def test_dump_reads_every_datagram_to_done() -> None:
-    with open_socket(dump_kernel(5)) as sock:
+    with open_socket(DumpKernel(5)) as sock:
         records = sock.dump(FAMILY)
         (sent,) = parse_messages(transport_of(sock).sent[0])
     assert [bytes(m.payload)[0] for m in records] == [0, 1, 2, 3, 4]
@@ -142,7 +146,7 @@ def test_empty_dump() -> None:
 
 
 def test_dump_interrupted_raises_with_what_was_read() -> None:
-    with open_socket(dump_kernel(3, intr=1)) as sock:
+    with open_socket(DumpKernel(3, intr=1)) as sock:
         with pytest.raises(DumpInterrupted) as caught:
             sock.dump(FAMILY)
         assert len(caught.value.messages) == 3
@@ -150,17 +154,17 @@ def test_dump_interrupted_raises_with_what_was_read() -> None:
 
 
 def test_dump_interrupted_is_retried() -> None:
-    kernel = dump_kernel(3, intr=2)
+    kernel = DumpKernel(3, intr=2)
     with open_socket(kernel) as sock:
         assert len(sock.dump(FAMILY, retries=2)) == 3
-    assert kernel.calls["n"] == 3  # type: ignore[attr-defined]
+    assert kernel.calls == 3
 
 
 def test_dump_interrupted_gives_up_after_its_retries() -> None:
-    kernel = dump_kernel(1, intr=5)
+    kernel = DumpKernel(1, intr=5)
     with open_socket(kernel) as sock, pytest.raises(DumpInterrupted):
         sock.dump(FAMILY, retries=1)
-    assert kernel.calls["n"] == 2  # type: ignore[attr-defined]
+    assert kernel.calls == 2
 
 
 def test_error_at_the_end_of_a_dump() -> None:

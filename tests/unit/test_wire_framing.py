@@ -75,8 +75,8 @@ def test_control_messages_are_named() -> None:
 
 def test_flag_aliases_have_kernel_values() -> None:
     assert MessageFlags.DUMP == MessageFlags.ROOT | MessageFlags.MATCH == 0x300
-    assert MessageFlags.CAPPED == 0x100 and MessageFlags.ACK_TLVS == 0x200
-    assert MessageFlags.DUMP_INTR == 0x10 and MessageFlags.MULTI == 2
+    assert int(MessageFlags.CAPPED) == 0x100 and int(MessageFlags.ACK_TLVS) == 0x200
+    assert int(MessageFlags.DUMP_INTR) == 0x10 and int(MessageFlags.MULTI) == 2
 
 
 def test_empty_buffer_holds_no_messages() -> None:

@@ -142,7 +142,7 @@ TREE.add(Attr(1, "name", STRING))
 TREE.add(Attr(2, "child", Nested(TREE)))
 TREE.add(Attr(3, "children", Array(Nested(TREE))))
 
-text = st.text(st.characters(blacklist_characters="\0", blacklist_categories=("Cs",)), max_size=20)
+text = st.text(st.characters(exclude_characters="\0", exclude_categories=["Cs"]), max_size=20)
 leaf_values = st.fixed_dictionaries(
     {},
     optional={"label": text, "weight": st.integers(0, 2**32 - 1), "on": st.just(True)},
