@@ -32,7 +32,7 @@ from textual.widgets import Input, Static
 
 from nlwire.cli.top import columns as cols
 from nlwire.cli.top.batch import ViewOptions, visible_rows
-from nlwire.taskstats.monitor import Sampler, Snapshot
+from nlwire.taskstats.monitor import Sampler, Snapshot, TaskRow
 from nlwire.taskstats.system import SystemMonitor, SystemSnapshot
 
 INTERVALS = (0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0)
@@ -105,14 +105,14 @@ class TaskTable(Widget):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.rows: list[Any] = []
+        self.rows: list[TaskRow] = []
         self.sort_key = "cpu"
         self.delayacct = True
         self.top = 0
         self.columns: list[cols.Column] = list(cols.TASK_COLUMNS)
         self.lines: list[str] = []
 
-    def show(self, rows: list[Any], sort_key: str, delayacct: bool) -> None:
+    def show(self, rows: list[TaskRow], sort_key: str, delayacct: bool) -> None:
         """Show ``rows`` (already sorted and filtered)."""
         self.rows = rows
         self.sort_key = sort_key
