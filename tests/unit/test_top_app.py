@@ -233,3 +233,16 @@ async def test_pause_and_interval_keys(tmp_path: Path) -> None:
         assert world.app.interval == 1.0
         await pilot.press("d", *"abc", "enter")
         assert "not a number of seconds" in screen_text(world.app)
+
+
+async def test_a_failed_reading_ends_the_app_and_keeps_the_error(tmp_path: Path) -> None:
+    world = World(tmp_path)
+
+    def broken(tids: object) -> dict[int, object]:
+        raise PermissionError(1, "taskstats needs CAP_NET_ADMIN in the initial user namespace")
+
+    async with world.app.run_test(size=(80, 24)) as pilot:
+        world.source.read_threads = broken  # type: ignore[method-assign,assignment]
+        world.step()
+        await pilot.pause()
+    assert isinstance(world.app.failure, PermissionError)

@@ -146,4 +146,6 @@ def _run_screen(sampler: Any, system: Any, options: Any, delay: float) -> int:
 
     app = TopApp(sampler, system, set_delayacct=set_delayacct, options=options, interval=delay)
     app.run()
+    if app.failure is not None:
+        raise app.failure
     return 0

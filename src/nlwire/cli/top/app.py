@@ -215,6 +215,7 @@ class TopApp(App[None]):
         self.snapshot: Snapshot | None = None
         self.reading: SystemSnapshot | None = None
         self._timer: Timer | None = None
+        self.failure: Exception | None = None
 
     def compose(self) -> ComposeResult:
         """Build the widgets, top to bottom."""
@@ -238,9 +239,18 @@ class TopApp(App[None]):
     # Sampling -------------------------------------------------------------
 
     def take_reading(self) -> None:
-        """Read the kernel and /proc once and redraw."""
-        self.snapshot = self.sampler.sample(threads=self.options.threads)
-        self.reading = self.system.sample()
+        """Read the kernel and /proc once and redraw.
+
+        A failure ends the app and is kept in :attr:`failure`, for the
+        command to report as one line once the terminal is restored.
+        """
+        try:
+            self.snapshot = self.sampler.sample(threads=self.options.threads)
+            self.reading = self.system.sample()
+        except Exception as exc:  # noqa: BLE001 - reported by the caller, not lost
+            self.failure = exc
+            self.exit()
+            return
         self.redraw()
 
     def _schedule(self) -> None:
