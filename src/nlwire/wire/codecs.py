@@ -38,6 +38,10 @@ class Codec:
     kind = "binary"
     flags = 0
 
+    def flags_for(self, value: Any) -> int:
+        """The NLA_F_* bits to pack ``value`` with (``flags`` but for :class:`Select`)."""
+        return self.flags
+
     def decode(self, data: memoryview, parent: Attrs | None = None) -> Any:
         """Return the value held in ``data``."""
         return bytes(data)
@@ -275,7 +279,7 @@ class Array(Codec):
         if not isinstance(value, Sequence) or isinstance(value, str | bytes):
             raise TypeError(f"an array attribute takes a sequence, not {type(value).__name__}")
         parts = [
-            pack_attribute(index, self.element.encode(item), flags=self.element.flags)
+            pack_attribute(index, self.element.encode(item), flags=self.element.flags_for(item))
             for index, item in enumerate(value, self._first)
         ]
         return b"".join(parts)
@@ -304,7 +308,7 @@ class Keyed(Codec):
         if not isinstance(value, Mapping):
             raise TypeError(f"a keyed nest takes a mapping, not {type(value).__name__}")
         parts = [
-            pack_attribute(int(key), self.element.encode(item), flags=self.element.flags)
+            pack_attribute(int(key), self.element.encode(item), flags=self.element.flags_for(item))
             for key, item in value.items()
         ]
         return b"".join(parts)
@@ -338,6 +342,12 @@ class Select(Codec):
         self.choices = dict(choices)
         self.default = default or BINARY
         self.flags = NLA_F_NESTED if any(c.flags for c in self.choices.values()) else 0
+
+    def flags_for(self, value: Any) -> int:
+        """The flags of the chosen codec: NLA_F_NESTED only for a nested choice."""
+        if isinstance(value, tuple) and len(value) == 2 and value[0] in self.choices:
+            return self.choices[value[0]].flags_for(value[1])
+        return self.flags
 
     def decode(self, data: memoryview, parent: Attrs | None = None) -> Any:
         choice = parent.get(self.key) if parent is not None else None

@@ -181,7 +181,8 @@ class AttrSet:
             attr = self._attr_for(name)
             codec = attr.codec if attr else Codec()
             number = attr.type if attr else int(name[1:])
-            parts.append(pack_attribute(number, codec.encode(value), flags=codec.flags))
+            flags = codec.flags_for(value)
+            parts.append(pack_attribute(number, codec.encode(value), flags=flags))
         return b"".join(parts)
 
     def _attr_for(self, name: str) -> Attr | None:
