@@ -300,6 +300,13 @@ def test_select_order_does_not_matter_and_unknown_choice_stays_bytes() -> None:
     assert decode(missing)["data"] == b"\3"
 
 
+def test_select_sets_the_nested_flag_only_for_a_nested_choice() -> None:
+    veth = TOP.encode({"data": ("veth", {"name": "p"})})
+    counter = TOP.encode({"data": ("counter", 7)})
+    assert struct.unpack_from("=H", veth, 2)[0] == Top.DATA | NLA_F_NESTED
+    assert struct.unpack_from("=H", counter, 2)[0] == Top.DATA
+
+
 def test_select_encoding_needs_the_choice() -> None:
     with pytest.raises(ValueError, match="choice"):
         TOP.encode({"data": 5})
