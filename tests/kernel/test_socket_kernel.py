@@ -216,6 +216,14 @@ def test_refused_group_is_an_os_error_and_leaks_nothing() -> None:
     assert fd_count() == before
 
 
+def test_datagram_larger_than_the_buffer_grows_it() -> None:
+    with Controller() as ctrl:
+        expected = [family.name for family in ctrl.list_families()]
+        ctrl.sock._buffer = bytearray(64)  # far smaller than one dump datagram
+        assert [family.name for family in ctrl.list_families()] == expected
+        assert len(ctrl.sock._buffer) > 64
+
+
 # -- network namespaces -------------------------------------------------------------------
 
 
