@@ -182,3 +182,16 @@ def test_genl_header_names_commands() -> None:
     header = genl_header(EchoCmd).decode(bytes((2, 1, 0, 0)))
     assert header["cmd"] is EchoCmd.LIST and header["version"] == 1
     assert genl_header().decode(bytes((9, 1, 0, 0)))["cmd"] == 9
+
+
+def test_debug_output_decodes_family_messages(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NLWIRE_DEBUG", "1")
+    with EchoClient(sock=fake_socket()) as client:
+        client.say("hi")
+    err = capsys.readouterr().err
+    assert f">>> send NETLINK_GENERIC 28 bytes: type=echo({ECHO_ID}) flags=REQUEST|ACK" in err
+    assert '{"cmd": "SAY", "version": 1, "reserved": 0}, "attrs": {"text": "hi"}}' in err
+    assert '"attrs": {"text": "HI", "count": 1}}' in err
+    assert '"attrs": {"family_name": "echo"}}' in err
