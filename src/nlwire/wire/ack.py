@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 from nlwire.errors import DecodeError, MissingAttribute, NetlinkError
 from nlwire.wire.attrs import NLA_F_NESTED, NLA_TYPE_MASK, iter_attributes
-from nlwire.wire.codecs import NUL_STRING, U32, Array, Nested
+from nlwire.wire.codecs import NUL_STRING, U32, Array, Codec, Keyed, Nested
 from nlwire.wire.header import NLMSG_HDRLEN, MessageFlags, unpack_header
 from nlwire.wire.schema import EMPTY_SET, Attrs, AttrSet, MessageSpec
 
@@ -144,7 +144,7 @@ def _walk(
 ) -> tuple[tuple[str, ...], AttrSet | None]:
     """The path to the attribute at ``offset``, and its set if it is a nest."""
     path: list[str] = []
-    attr_set: AttrSet = spec.attrs
+    members: AttrSet | Codec = spec.attrs
     inner: AttrSet | None = None
     start, end = spec.attribute_offset(), len(request)
     try:
@@ -153,11 +153,12 @@ def _walk(
             if hit is None:
                 break
             type_, value_start, value_end = hit
-            path.append(attr_set.name_of(type_))
-            inner = _inner_set(attr_set, type_)
-            if offset < value_start or inner is None:
+            name, codec = _member(members, type_)
+            path.append(name)
+            inner, below = _inside(codec, type_)
+            if offset < value_start or below is None:
                 break
-            attr_set, start, end = inner, value_start, value_end
+            members, start, end = below, value_start, value_end
     except DecodeError:
         pass
     return tuple(path), inner
@@ -170,13 +171,22 @@ def _attribute_at(data: bytes, start: int, end: int, offset: int) -> tuple[int, 
     return None
 
 
-def _inner_set(attr_set: AttrSet, type_: int) -> AttrSet | None:
-    attr = attr_set.by_type.get(type_ & NLA_TYPE_MASK)
-    codec = attr.codec if attr else None
+def _member(members: AttrSet | Codec, type_: int) -> tuple[str, Codec | None]:
+    """Name and codec of a member: of a set, or of an array or keyed nest."""
+    number = type_ & NLA_TYPE_MASK
+    if not isinstance(members, AttrSet):
+        return f"#{number}", members
+    attr = members.by_type.get(number)
+    return (attr.name, attr.codec) if attr else (f"#{number}", None)
+
+
+def _inside(codec: Codec | None, type_: int) -> tuple[AttrSet | None, AttrSet | Codec | None]:
+    """The set of a nest, and what its members are (a set or an element codec)."""
     if isinstance(codec, Nested):
-        return codec.attr_set or EMPTY_SET
-    if isinstance(codec, Array):
-        return EMPTY_SET
+        attr_set = codec.attr_set or EMPTY_SET
+        return attr_set, attr_set
+    if isinstance(codec, Array | Keyed):
+        return EMPTY_SET, codec.element
     if codec is None and type_ & NLA_F_NESTED:
-        return EMPTY_SET
-    return None
+        return EMPTY_SET, EMPTY_SET
+    return None, None
