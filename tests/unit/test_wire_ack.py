@@ -22,7 +22,9 @@ from nlwire.wire import (
     NLA_F_NESTED,
     NUL_STRING,
     U32,
+    Array,
     AttrSet,
+    Keyed,
     MessageFlags,
     MessageSpec,
     MessageType,
@@ -178,6 +180,27 @@ def test_offset_inside_unknown_nested_attribute_uses_numbers() -> None:
     attrs = pack_attribute(7, inner, flags=NLA_F_NESTED)
     request = pack_message(21, 1, 1, 0, b"\2\1\0\0" + attrs)
     assert resolve_offset(request, 24, SPEC) == ("#7", "#9")
+
+
+def test_offset_inside_array_and_keyed_elements_names_their_members() -> None:
+    class ListAttr(enum.IntEnum):
+        ITEMS = 1
+        TABLE = 2
+
+    lists = AttrSet(
+        "lists",
+        ListAttr,
+        {ListAttr.ITEMS: Array(Nested(HEADER)), ListAttr.TABLE: Keyed(Nested(HEADER))},
+    )
+    spec = MessageSpec("lists", lists, genl_header())
+    items = [{"dev_index": 1}, {"dev_index": 2, "flags": 3}]
+    body = lists.encode({"items": items, "table": {7: {"dev_name": "x"}}})
+    request = pack_message(21, 1, 1, 0, b"\2\1\0\0" + body)
+    # items @20, element 1 @24, its dev_index @28, element 2 @36, its flags @48
+    assert resolve_offset(request, 48, spec) == ("items", "#2", "flags")
+    assert resolve_offset(request, 36, spec) == ("items", "#2")
+    table = 20 + 4 + 12 + 20
+    assert resolve_offset(request, table + 8, spec) == ("table", "#7", "dev_name")
 
 
 def test_offset_in_a_request_that_does_not_frame_gives_what_was_found() -> None:
