@@ -265,7 +265,7 @@ def test_no_fd_leak_over_a_thousand_open_close_cycles(netns: str) -> None:
     try:
         before = fd_count()
         for i in range(1000):
-            kind = i % 5
+            kind = i % 6
             if kind == 0:
                 with NetlinkSocket(NETLINK_ROUTE):
                     pass
@@ -278,8 +278,10 @@ def test_no_fd_leak_over_a_thousand_open_close_cycles(netns: str) -> None:
             elif kind == 3:
                 with NlctrlByName(netns=netns) as client:
                     assert client.family.id == GENL_ID_CTRL
-            else:
+            elif kind == 4:
                 Controller().close()
+            else:
+                AsyncNetlinkSocket(NETLINK_GENERIC, netns=netns).close()
         assert fd_count() == before
     finally:
         os.close(ns_fd)
