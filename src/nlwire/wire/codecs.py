@@ -362,6 +362,22 @@ class Select(Codec):
         return self.choices[value[0]].encode(value[1])
 
 
+def net_order(codec: Codec) -> Codec:
+    """The codec for a value flagged NLA_F_NET_BYTEORDER.
+
+    Host-order integers, also under :class:`Enum` and :class:`Flags`, are
+    read big-endian; every other codec is returned unchanged.
+    """
+    if isinstance(codec, Int):
+        return codec if codec.big_endian else codec.swapped()
+    if isinstance(codec, Enum | Flags):
+        inner = net_order(codec._inner)
+        if inner is codec._inner:
+            return codec
+        return Enum(inner, codec._enum) if isinstance(codec, Enum) else Flags(inner, codec._flags)
+    return codec
+
+
 def attribute_type(type_with_flags: int) -> int:
     """Strip the NLA_F_* flag bits from an attribute type."""
     return type_with_flags & NLA_TYPE_MASK

@@ -27,7 +27,7 @@ from nlwire.wire.attrs import (
     iter_attributes,
     pack_attribute,
 )
-from nlwire.wire.codecs import Codec, Int
+from nlwire.wire.codecs import Codec, net_order
 from nlwire.wire.header import NLMSG_HDRLEN, Message
 
 
@@ -250,9 +250,7 @@ class Attrs(Mapping[str, Any]):
         attr = self.attr_set.by_type.get(number)
         if attr is None:
             return bytes(self._data[start:end])
-        codec = attr.codec
-        if type_ & NLA_F_NET_BYTEORDER and isinstance(codec, Int) and not codec.big_endian:
-            codec = codec.swapped()
+        codec = net_order(attr.codec) if type_ & NLA_F_NET_BYTEORDER else attr.codec
         return codec.decode(self._data[start:end], self)
 
     def __getitem__(self, name: str) -> Any:
