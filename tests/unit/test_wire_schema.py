@@ -23,6 +23,7 @@ from nlwire.wire import (
     Array,
     Attrs,
     AttrSet,
+    Flags,
     Keyed,
     MessageSpec,
     Nested,
@@ -142,6 +143,21 @@ def test_host_order_value_with_net_byteorder_flag_is_read_big_endian() -> None:
     attrs = decode(data)
     assert attrs["port"] == 8080
     assert attrs["mtu"] == 1500
+
+
+def test_net_byteorder_flag_reaches_enum_and_flags_of_host_integers() -> None:
+    class Bits(enum.IntFlag):
+        A = 1
+        B = 0x100
+
+    typed = AttrSet(
+        "typed", Inner, {Inner.NAME: EnumCodec(U16, Kind), Inner.PORT: Flags(U32, Bits)}
+    )
+    data = attr(Inner.NAME, struct.pack(">H", 2), NLA_F_NET_BYTEORDER)
+    data += attr(Inner.PORT, struct.pack(">I", 0x101), NLA_F_NET_BYTEORDER)
+    attrs = typed.decode(data)
+    assert attrs["name"] is Kind.DOWN
+    assert attrs["port"] == Bits.A | Bits.B
 
 
 # -- unknown and repeated ----------------------------------------------------------
