@@ -36,7 +36,9 @@ def table_pids(app: TopApp) -> list[int]:
 class World:
     """A fake kernel with three processes, a fixture /proc and an app on them."""
 
-    def __init__(self, tmp_path: Path, *, delayacct: str = "1", permitted: bool = True) -> None:
+    def __init__(
+        self, tmp_path: Path, *, delayacct: str = "1", permitted: bool = True, notice: str = ""
+    ) -> None:
         self.source = FakeSource()
         self.clock = FakeClock()
         self.source.add(100, cmdline="alpha-spinner", ac_uid=0)
@@ -51,6 +53,7 @@ class World:
             set_delayacct=self.set_delayacct,
             options=ViewOptions(),
             interval=3600.0,  # the tests take readings themselves
+            notice=notice,
         )
 
     def set_delayacct(self, enabled: bool) -> None:
@@ -246,3 +249,10 @@ async def test_a_failed_reading_ends_the_app_and_keeps_the_error(tmp_path: Path)
         world.step()
         await pilot.pause()
     assert isinstance(world.app.failure, PermissionError)
+
+
+async def test_source_warnings_show_on_the_message_line(tmp_path: Path) -> None:
+    world = World(tmp_path, notice="exit records are refused here: no exits will be shown")
+    async with world.app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "exit records are refused here" in screen_text(world.app)

@@ -101,18 +101,19 @@ def run(args: argparse.Namespace) -> int:
     with source:
         if not args.batch:
             _check_terminal()
-        for warning in source.warnings:
-            sys.stderr.write(f"nlwire: warning: {warning}\n")
         sampler = Sampler(source)
         system = SystemMonitor()
         if args.batch:
+            from nlwire.cli.common import warn
             from nlwire.cli.top.batch import run_batch
 
+            for warning in source.warnings:
+                warn(warning)
             return run_batch(
                 sampler, system, options, out=sys.stdout, delay=args.delay,
                 iterations=args.iterations, as_json=args.json,
             )  # fmt: skip
-        return _run_screen(sampler, system, options, args.delay)
+        return _run_screen(sampler, system, options, args.delay, source.warnings)
 
 
 def _check_arguments(args: argparse.Namespace) -> None:
@@ -135,7 +136,7 @@ def _check_terminal() -> None:
         ) from None
 
 
-def _run_screen(sampler: Any, system: Any, options: Any, delay: float) -> int:
+def _run_screen(sampler: Any, system: Any, options: Any, delay: float, warnings: list[str]) -> int:
     from nlwire.cli.top.app import TopApp
     from nlwire.taskstats.procfs import set_delayacct
 
@@ -144,7 +145,10 @@ def _run_screen(sampler: Any, system: Any, options: Any, delay: float) -> int:
     os.environ.pop("COLUMNS", None)
     os.environ.pop("LINES", None)
 
-    app = TopApp(sampler, system, set_delayacct=set_delayacct, options=options, interval=delay)
+    app = TopApp(
+        sampler, system, set_delayacct=set_delayacct, options=options, interval=delay,
+        notice="; ".join(warnings),
+    )  # fmt: skip
     app.run()
     if app.failure is not None:
         raise app.failure

@@ -157,7 +157,11 @@ class TaskTable(Widget):
 
 
 class TopApp(App[None]):
-    """``nlwire top``: live per-process CPU, I/O, memory and delays."""
+    """``nlwire top``: live per-process CPU, I/O, memory and delays.
+
+    ``set_delayacct`` turns delay accounting on (the ``D`` key); ``notice``
+    is shown on the message line at start (warnings of the task source).
+    """
 
     TITLE = "nlwire top"
     AUTO_FOCUS = None  # keys go to the app until the prompt line opens
@@ -203,8 +207,10 @@ class TopApp(App[None]):
         set_delayacct: Callable[[bool], None],
         options: ViewOptions,
         interval: float,
+        notice: str = "",
     ) -> None:
         super().__init__()
+        self.notice = notice
         self.sampler = sampler
         self.system = system
         self.set_delayacct = set_delayacct
@@ -228,8 +234,9 @@ class TopApp(App[None]):
         yield Static(id="status")
 
     def on_mount(self) -> None:
-        """Take the baseline reading and start the timer."""
+        """Take the baseline reading, show the start-up notice, start the timer."""
         self.take_reading()
+        self.show_message(self.notice)
         self._schedule()
 
     def on_resize(self) -> None:
