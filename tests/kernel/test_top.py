@@ -231,3 +231,12 @@ def test_without_cap_net_admin_one_line_and_status_1(mode: list[str]) -> None:
     assert done.stderr == (
         "nlwire: top needs CAP_NET_ADMIN in the initial user namespace: run it as root\n"
     )
+
+
+def test_in_another_network_namespace_it_warns_that_exits_are_not_seen(netns: str) -> None:
+    command = [NLWIRE, "-n", netns, "top", "--batch", "--json", "-d", "0.3", "-n", "1"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "nlwire: warning: listening inside a non-initial network namespace" in done.stderr
+    report = json.loads(done.stdout)
+    assert report["processes"] > 0
