@@ -89,7 +89,7 @@ class StructType:
         return StructValue(values, len(data), bytes(data[end:]) if len(data) > end else b"")
 
     def pack(self, values: Mapping[str, Any]) -> bytes:
-        """Pack ``values``; fields not given are zero.
+        """Pack ``values``; fields not given are zero (bytes fields: empty).
 
         Raises ``ValueError`` for a value that does not fit its field.
         """
@@ -98,7 +98,7 @@ class StructType:
             if not name:
                 parts.append(unit.pack())
                 continue
-            value = values.get(name, 0)
+            value = values.get(name, b"" if unit.format.endswith("s") else 0)
             try:
                 parts.append(unit.pack(value))
             except struct.error as exc:
