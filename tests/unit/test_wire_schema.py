@@ -291,6 +291,13 @@ def test_struct_enum_fields() -> None:
     assert typed.pack({"kind": Kind.UP, "n": 1}) == bytes([1, 0, 0, 0]) + struct.pack("=I", 1)
 
 
+def test_struct_fields_not_given_are_packed_as_zeros() -> None:
+    named = StructType("named", [("n", "I"), ("comm", "8s")])
+    assert named.pack({}) == b"\0" * 12
+    assert named.pack({"comm": b"ab"}) == b"\0" * 4 + b"ab" + b"\0" * 6
+    assert dict(named.decode(named.pack({"n": 5}))) == {"n": 5, "comm": b"\0" * 8}
+
+
 def test_struct_value_out_of_range_is_a_usage_error() -> None:
     with pytest.raises(ValueError):
         STATS.pack({"packets": -1})
