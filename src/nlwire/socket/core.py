@@ -333,6 +333,8 @@ class NetlinkSocket:
         When the kernel flags the dump inconsistent, it is repeated up to
         ``retries`` times before :class:`DumpInterrupted` is raised.
         """
+        if retries < 0:
+            raise ValueError(f"retries must be 0 or more, not {retries}")
         for attempt in range(retries + 1):
             try:
                 return self.request(type, payload, MessageFlags.DUMP, spec=spec)
