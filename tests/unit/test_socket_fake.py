@@ -167,6 +167,11 @@ def test_dump_interrupted_gives_up_after_its_retries() -> None:
     assert kernel.calls == 2
 
 
+def test_negative_retries_is_a_usage_error() -> None:
+    with open_socket(DumpKernel(1)) as sock, pytest.raises(ValueError, match="retries"):
+        sock.dump(FAMILY, retries=-1)
+
+
 def test_error_at_the_end_of_a_dump() -> None:
     def kernel(req: Message) -> list[bytes]:
         return [reply(req, FAMILY, b"x", MessageFlags.MULTI), done(req, -errno.EBUSY)]
