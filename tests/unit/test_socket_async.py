@@ -119,3 +119,24 @@ async def test_events_skip_late_replies_of_abandoned_requests() -> None:
         event = await asyncio.wait_for(sock.events().__anext__(), 5)
         assert bytes(event.payload) == b"real"
         assert sock.sync.stats.stale == 2
+
+
+async def test_cancelled_request_is_abandoned_and_its_late_reply_dropped() -> None:
+    fake = FakeTransport()
+    pending: list[Message] = []
+
+    def hold(req: Message) -> list[bytes]:
+        pending.append(req)
+        return []
+
+    fake.handler = hold
+    async with open_socket(fake) as sock:
+        task = asyncio.create_task(sock.request(FAMILY))
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        fake.inject(ack(pending[0]))
+        fake.handler = lambda req: [ack(req)]
+        assert await asyncio.wait_for(sock.request(FAMILY), 5) == []
+        assert sock.sync.stats.stale == 1
