@@ -256,3 +256,15 @@ async def test_source_warnings_show_on_the_message_line(tmp_path: Path) -> None:
     async with world.app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert "exit records are refused here" in screen_text(world.app)
+
+
+async def test_sort_reaches_columns_hidden_in_a_narrow_terminal(tmp_path: Path) -> None:
+    world = World(tmp_path)
+    async with world.app.run_test(size=(80, 24)) as pilot:
+        world.step()
+        await pilot.press(*["greater_than_sign"] * 6)  # CPU% -> ... -> SWAP% -> RECL%
+        assert world.app.options.sort == "reclaim"
+        text = screen_text(world.app)
+        assert "sort RECL% v" in text
+        titles = next(line for line in text.splitlines() if line.lstrip().startswith("PID"))
+        assert "RECL%" not in titles  # the column itself stays hidden

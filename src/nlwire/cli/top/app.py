@@ -50,7 +50,8 @@ BANNER = (
 
 KEYS_HELP = """\
 Keys
-  < >      sort by the column left / right of the current one
+  < >      sort by the column left / right of the current one (all columns,
+           also those hidden in a narrow terminal; the status line names it)
   r        reverse the sort order
   /        filter by text (command line or pid); empty clears
   u        filter by user (name or uid); empty clears
@@ -332,9 +333,13 @@ class TopApp(App[None]):
         self.push_screen(HelpScreen())
 
     def action_sort(self, step: int) -> None:
-        """Sort by the visible column ``step`` places from the current one."""
-        keys = [column.key for column in self.query_one(TaskTable).columns]
-        current = keys.index(self.options.sort) if self.options.sort in keys else 0
+        """Sort by the column ``step`` places from the current one.
+
+        Every column takes its turn, also those hidden in a narrow terminal
+        (the status line names the sort column).
+        """
+        keys = list(cols.SORT_KEYS)
+        current = keys.index(self.options.sort)
         key = keys[(current + step) % len(keys)]
         self._set_options(sort=key, reverse=key not in ("pid", "user", "command"))
 
