@@ -140,3 +140,18 @@ async def test_cancelled_request_is_abandoned_and_its_late_reply_dropped() -> No
         fake.handler = lambda req: [ack(req)]
         assert await asyncio.wait_for(sock.request(FAMILY), 5) == []
         assert sock.sync.stats.stale == 1
+
+
+async def test_interrupted_dump_is_retried() -> None:
+    calls = []
+
+    def kernel(req: Message) -> list[bytes]:
+        calls.append(req.seq)
+        flags = MessageFlags.MULTI | (MessageFlags.DUMP_INTR if len(calls) == 1 else 0)
+        return [reply(req, FAMILY, b"abcd", flags), done(req)]
+
+    async with open_socket(FakeTransport(kernel)) as sock:
+        assert len(await sock.dump(FAMILY, retries=1)) == 1
+        with pytest.raises(ValueError, match="retries"):
+            await sock.dump(FAMILY, retries=-1)
+    assert len(calls) == 2

@@ -506,3 +506,11 @@ def test_no_debug_output_by_default(
     with open_socket(lambda req: [ack(req)]) as sock:
         sock.request(FAMILY)
     assert capsys.readouterr().err == ""
+
+
+def test_request_timeout_when_the_kernel_never_answers() -> None:
+    with open_socket(lambda req: []) as sock:
+        with pytest.raises(TimeoutError, match="no reply"):
+            sock.request(FAMILY, timeout=0.05)
+        transport_of(sock).handler = lambda req: [ack(req)]
+        assert sock.request(FAMILY, timeout=1.0) == []

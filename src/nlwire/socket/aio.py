@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator, Iterable
 from types import TracebackType
 
+from nlwire.errors import DumpInterrupted
 from nlwire.socket.core import NetlinkSocket, Transport
 from nlwire.wire import Message, MessageFlags, MessageSpec
 
@@ -98,10 +99,26 @@ class AsyncNetlinkSocket:
             return exchange.replies
 
     async def dump(
-        self, type: int, payload: bytes = b"", *, spec: MessageSpec | None = None
+        self,
+        type: int,
+        payload: bytes = b"",
+        *,
+        spec: MessageSpec | None = None,
+        retries: int = 0,
     ) -> list[Message]:
-        """Dump to ``NLMSG_DONE`` (see :meth:`NetlinkSocket.dump`)."""
-        return await self.request(type, payload, MessageFlags.DUMP, spec=spec)
+        """Dump to ``NLMSG_DONE``, repeating an interrupted dump up to ``retries`` times.
+
+        See :meth:`NetlinkSocket.dump`.
+        """
+        if retries < 0:
+            raise ValueError(f"retries must be 0 or more, not {retries}")
+        for attempt in range(retries + 1):
+            try:
+                return await self.request(type, payload, MessageFlags.DUMP, spec=spec)
+            except DumpInterrupted:
+                if attempt == retries:
+                    raise
+        raise AssertionError("unreachable")
 
     async def events(self) -> AsyncIterator[Message]:
         """Yield notifications as they arrive, forever."""

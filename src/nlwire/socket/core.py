@@ -260,18 +260,22 @@ class NetlinkSocket:
         flags: int = MessageFlags.ACK,
         *,
         spec: MessageSpec | None = None,
+        timeout: float | None = None,
     ) -> list[Message]:
         """Send one request and return its replies once it is complete.
 
         ``flags`` are added to ``NLM_F_REQUEST``; include ``ACK`` to wait for
         the acknowledgement and ``DUMP`` for a dump. ``spec`` describes the
-        request so an extended ACK offset can be named. Raises
-        :class:`NetlinkError`, :class:`DumpInterrupted`, :class:`Overrun`
-        or a :class:`ProtocolError`.
+        request so an extended ACK offset can be named. ``timeout`` bounds
+        each wait for the next datagram, in seconds (``None``: no bound).
+        Raises :class:`NetlinkError`, :class:`DumpInterrupted`,
+        :class:`Overrun`, a :class:`ProtocolError`, or ``TimeoutError``.
         """
         exchange = self.begin(type, payload, flags, spec)
         try:
             while not exchange.done:
+                if timeout is not None and not self._readable(timeout):
+                    raise TimeoutError(f"no reply from the kernel within {timeout:g} s")
                 self.take(exchange, self.recv_messages())
         except BaseException:
             self.abandon(exchange)
