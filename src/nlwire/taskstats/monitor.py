@@ -57,6 +57,7 @@ import collections
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import add, attrgetter, sub
 from typing import Protocol
 
 from nlwire.taskstats.listener import ExitRecord
@@ -239,12 +240,12 @@ class _Thread:
         self.tgid = tgid
         self.start = start
         self.flagged: tuple[str, ...] = ()
-        self.update(record)
+        self.update(record, _counters(record))
 
-    def update(self, record: TaskStats) -> None:
-        """Take the counters and identity of ``record``."""
-        self.counters = _counters(record)
-        self.cpu = self.counters[_CPU]
+    def update(self, record: TaskStats, counters: tuple[int, ...]) -> None:
+        """Take the ``counters`` and identity of ``record``."""
+        self.counters = counters
+        self.cpu = counters[_CPU]
         self.hiwater = record.hiwater_rss or 0
         self.comm = printable(record.ac_comm or "")
         self.uid = record.ac_uid or 0
@@ -260,22 +261,29 @@ def printable(text: str) -> str:
     return text.translate(_CONTROL)
 
 
+# The counters kept per thread, in the order of the _CPU.._NIVCSW indexes.
+_read_counters = attrgetter(
+    "cpu_run_virtual_total",
+    "cpu_delay_total",
+    "blkio_delay_total",
+    "swapin_delay_total",
+    "freepages_delay_total",
+    "thrashing_delay_total",
+    "compact_delay_total",
+    "wpcopy_delay_total",
+    "irq_delay_total",
+    "read_bytes",
+    "write_bytes",
+    "nvcsw",
+    "nivcsw",
+)
+
+
 def _counters(record: TaskStats) -> tuple[int, ...]:
-    return (
-        record.cpu_run_virtual_total,
-        record.cpu_delay_total,
-        record.blkio_delay_total,
-        record.swapin_delay_total,
-        record.freepages_delay_total or 0,
-        record.thrashing_delay_total or 0,
-        record.compact_delay_total or 0,
-        record.wpcopy_delay_total or 0,
-        record.irq_delay_total or 0,
-        record.read_bytes or 0,
-        record.write_bytes or 0,
-        record.nvcsw or 0,
-        record.nivcsw or 0,
-    )
+    values: tuple[int | None, ...] = _read_counters(record)
+    if None in values:  # fields an old kernel's struct does not have
+        return tuple(value or 0 for value in values)
+    return values  # type: ignore[return-value]
 
 
 def _start_time(record: TaskStats) -> int:
@@ -283,8 +291,10 @@ def _start_time(record: TaskStats) -> int:
 
 
 def _difference(new: tuple[int, ...], old: tuple[int, ...]) -> list[int]:
-    # Counters that went down (a delay total wraps to 0) count as 0.
-    return [a - b if a > b else 0 for a, b in zip(new, old, strict=True)]
+    delta = list(map(sub, new, old))
+    if min(delta) < 0:  # a delay total wrapped to 0: count it as 0
+        delta = [value if value > 0 else 0 for value in delta]
+    return delta
 
 
 class _Interval:
@@ -310,20 +320,15 @@ class _Interval:
         """Add one thread's delta to its process; return the rejected delay kinds."""
         rejected: tuple[str, ...] = ()
         limit = self.limit_ns
-        if limit is not None:
+        if limit is not None and max(delta[_DELAY_FIRST : _DELAY_LAST + 1]) > limit:
             for index in range(_DELAY_FIRST, _DELAY_LAST + 1):
                 if delta[index] > limit:
                     delta[index] = 0
                     rejected += (DELAY_KINDS[index - _DELAY_FIRST],)
-            if rejected:
-                self.flagged.setdefault(tgid, set()).update(rejected)
+            self.flagged.setdefault(tgid, set()).update(rejected)
 
         total = self.sums.get(tgid)
-        if total is None:
-            self.sums[tgid] = list(delta)
-        else:
-            for index in range(_N_COUNTERS):
-                total[index] += delta[index]
+        self.sums[tgid] = list(delta) if total is None else list(map(add, total, delta))
         self.thread_deltas[tid] = delta
         return rejected
 
@@ -458,8 +463,9 @@ class Sampler:
                     thread.flagged = interval.add(tid, tgid, list(thread.counters))
                 continue
 
-            delta = _difference(_counters(record), thread.counters)
-            thread.update(record)
+            counters = _counters(record)
+            delta = _difference(counters, thread.counters)
+            thread.update(record, counters)
             thread.tgid = tgid
             thread.flagged = interval.add(tid, tgid, delta)
 
