@@ -280,6 +280,7 @@ def _run_listen(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CliError(str(exc)) from None
     received = [0]  # kept outside the loop so Ctrl-C does not lose the count
+    _stop_on_sigterm()
     with listener:
         for text in listener.warnings:
             warn(text)
@@ -290,6 +291,16 @@ def _run_listen(args: argparse.Namespace) -> int:
         finally:
             _summary(listener, received[0])
     return 0
+
+
+def _stop_on_sigterm() -> None:
+    """Make SIGTERM end ``listen`` like Ctrl-C: deregister, summary, exit 0."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _listen_loop(listener: ExitListener, as_json: bool, received: list[int]) -> None:

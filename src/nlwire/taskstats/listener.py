@@ -134,7 +134,7 @@ class ExitListener:
     def _open_all(self, netns: str | None) -> None:
         if not _in_initial_netns(netns):
             self.warnings.append(NETNS_WARNING)
-            log.warning("%s", NETNS_WARNING)
+            log.debug("%s", NETNS_WARNING)
         for cpu in self.cpus:
             sock = self._factory()
             self._sockets[cpu] = sock
