@@ -118,8 +118,8 @@ class Listening:
                     return pid
         raise AssertionError(f"no exit record of {command} in the output")
 
-    def stop(self) -> str:
-        self.process.send_signal(signal.SIGINT)
+    def stop(self, signum: int = signal.SIGINT) -> str:
+        self.process.send_signal(signum)
         _out, err = self.process.communicate(timeout=30)
         self._reader.join(timeout=10)
         assert self.process.returncode == 0
@@ -142,7 +142,8 @@ def test_listen_yaml_documents() -> None:
     listening = Listening("--cpus", "0")
     command = ["taskset", "-c", "0", "sh", "-c", "exit 4"]
     pid = listening.wait_for_exit_of(command, "pid: {pid}\n")
-    listening.stop()
+    err = listening.stop(signal.SIGTERM)  # ends as cleanly as Ctrl-C
+    assert "exit records received" in err
     documents = "".join(listening.lines).split("---\n")
     (mine,) = [d for d in documents if f"pid: {pid}\n" in d]
     assert "status: exited 4\n" in mine
