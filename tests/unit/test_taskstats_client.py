@@ -109,6 +109,15 @@ def test_stats_for_tgid() -> None:
     assert stats.nvcsw == GOLDEN["tgid_reply"]["expected"]["group_stats"]["nvcsw"]
 
 
+def test_stats_for_tgids_sweep() -> None:
+    client, _ = client_for(FakeKernel(), batch=2)
+    want = GOLDEN["tgid_reply"]["expected"]
+    with client:
+        found = client.stats_for_tgids([5, 6, 7])
+    assert sorted(found) == [5, 6, 7]
+    assert all(s.nvcsw == want["group_stats"]["nvcsw"] for s in found.values())
+
+
 def test_no_such_task() -> None:
     client, _ = client_for(FakeKernel())
     with client, pytest.raises(NoSuchTask, match="no such task: 77"):
