@@ -119,6 +119,7 @@ class ExitListener:
         self.warnings: list[str] = []
         self._last_seq: dict[int, int] = {}
         self._sockets: dict[int, NetlinkSocket] = {}
+        self._cpu_of_fd: dict[int, int] = {}
         self._early: list[tuple[int, Message]] = []
         self._epoll = select.epoll()
         self.family = 0
@@ -143,6 +144,7 @@ class ExitListener:
             self._register(sock, cpu)
             _make_nonblocking(sock)
             self._epoll.register(sock.fileno(), select.EPOLLIN)
+            self._cpu_of_fd[sock.fileno()] = cpu
 
     def _register(self, sock: NetlinkSocket, cpu: int) -> None:
         """Register ``sock`` for ``cpu``; keep records that beat the ACK."""
@@ -200,9 +202,8 @@ class ExitListener:
         ready = self._epoll.poll(-1 if wait is None else wait)
         if not ready:
             return records
-        by_fd = {sock.fileno(): cpu for cpu, sock in self._sockets.items()}
         for fd, _mask in ready:
-            records.extend(self._drain(by_fd[fd]))
+            records.extend(self._drain(self._cpu_of_fd[fd]))
         return records
 
     def __iter__(self) -> Iterator[ExitRecord]:
