@@ -28,9 +28,12 @@ Known limitations, as the kernel behaves (measured on 6.18):
 - Reading happens in non-blocking mode on sockets owned by the socket
   layer, set through a duplicate descriptor (the socket layer has no
   non-blocking receive of its own).
-- Records lost before the first record a CPU's socket receives, and the
-  rare record of a task that migrates to another CPU in the middle of its
-  exit, can make the count off: it is exact otherwise.
+- A gap is seen only when the next record from that CPU arrives: records
+  lost just before the listener stops are shown by :attr:`ExitListener.overruns`
+  (ENOBUFS) but not counted in :attr:`ExitListener.lost`. Records lost
+  before the first record a CPU's socket receives, and the rare record of a
+  task that migrates to another CPU in the middle of its exit, can make the
+  count off too; it is exact otherwise.
 """
 
 from __future__ import annotations
