@@ -8,6 +8,12 @@
     nlwire taskstats cgroup PATH [--json]    task states of a cgroup v1 directory
     nlwire taskstats delayacct [on|off]      the kernel.task_delayacct switch
 
+``pid``/``tgid --json`` print one object: every decoded field under its
+kernel name (``version`` included) plus ``implausible_delays``, the names of
+delay fields larger than the task's elapsed time (not to be taken as true).
+``listen --json`` prints one object per line: ``pid``, ``tgid``, ``cpu``,
+``stats`` and ``group_stats`` (the AGGR_TGID record, or null).
+
 Only the standard library is imported here at start-up; the library is
 imported by the function that runs the command.
 """
