@@ -514,3 +514,27 @@ def test_request_timeout_when_the_kernel_never_answers() -> None:
             sock.request(FAMILY, timeout=0.05)
         transport_of(sock).handler = lambda req: [ack(req)]
         assert sock.request(FAMILY, timeout=1.0) == []
+
+
+class OverrunAfterFirstRead(FakeTransport):
+    """Reports ENOBUFS right after the first datagram is taken, as the kernel does."""
+
+    def recvfrom_into(
+        self, buffer: bytearray | memoryview, nbytes: int = 0, flags: int = 0, /
+    ) -> tuple[int, object]:
+        result = super().recvfrom_into(buffer, nbytes, flags)
+        if not flags & socket.MSG_PEEK and not getattr(self, "failed", False):
+            self.failed = True
+            self.fail_next(errno.ENOBUFS)
+        return result
+
+
+def test_overrun_during_poll_keeps_what_was_read() -> None:
+    fake = OverrunAfterFirstRead()
+    with NetlinkSocket(16, transport=fake) as sock:
+        for text in (b"one!", b"two!"):
+            fake.inject(pack_message(FAMILY, 0, 0, 0, text))
+        with pytest.raises(Overrun):
+            sock.poll_events(0)
+        kept = sock.poll_events(0)
+    assert [bytes(m.payload) for m in kept] == [b"one!", b"two!"]

@@ -354,14 +354,20 @@ class NetlinkSocket:
         """Return the notifications that arrive within ``timeout`` seconds.
 
         Waits for the first one at most ``timeout`` seconds (``None``: forever),
-        then takes everything already queued without waiting again.
+        then takes everything already queued without waiting again. When the
+        kernel reports an overrun part way, what was read before it is kept
+        for the next call and :class:`Overrun` is raised.
         """
         messages = list(self._events)
         self._events.clear()
         wait = 0.0 if messages else timeout
-        while self._readable(wait):
-            messages.extend(self.unsolicited(self.recv_messages()))
-            wait = 0.0
+        try:
+            while self._readable(wait):
+                messages.extend(self.unsolicited(self.recv_messages()))
+                wait = 0.0
+        except Overrun:
+            self._events.extend(messages)
+            raise
         return messages
 
     def events(self) -> Iterator[Message]:
