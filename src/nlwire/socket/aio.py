@@ -36,7 +36,7 @@ class AsyncNetlinkSocket:
         self.sync = NetlinkSocket(
             protocol, netns=netns, rcvbuf=rcvbuf, groups=groups, transport=transport
         )
-        self.sync._sock.setblocking(False)
+        self.sync.set_blocking(False)
         self._lock = asyncio.Lock()
 
     @property

@@ -175,6 +175,10 @@ class NetlinkSocket:
         except PermissionError:
             self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
 
+    def set_blocking(self, blocking: bool) -> None:
+        """Block in receives (the default), or raise ``BlockingIOError`` when nothing is queued."""
+        self._sock.setblocking(blocking)
+
     def join_group(self, group: int) -> None:
         """Join multicast group ``group`` (any id, including those above 32)."""
         self._sock.setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, group)

@@ -42,7 +42,6 @@ import errno
 import logging
 import os
 import select
-import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import TracebackType
@@ -145,7 +144,7 @@ class ExitListener:
             if not self.family:
                 self.family = resolve_family(sock)
             self._register(sock, cpu)
-            _make_nonblocking(sock)
+            sock.set_blocking(False)
             self._epoll.register(sock.fileno(), select.EPOLLIN)
             self._cpu_of_fd[sock.fileno()] = cpu
 
@@ -259,22 +258,6 @@ class ExitListener:
                 log.debug("CPU %d: %d exit records lost before seq %d", cpu, step - 1, seq)
         elif self.lost:
             self.lost -= 1  # a late record from a gap already counted
-
-
-def _make_nonblocking(sock: NetlinkSocket) -> None:
-    """Put the kernel socket under ``sock`` in non-blocking mode.
-
-    The socket layer reads blocking, and a datagram from a foreign sender
-    (dropped there) would otherwise leave a "readable" socket blocking. The
-    flag lives on the open file, so setting it on a duplicate descriptor
-    sets it for ``sock``. Test transports are not sockets and never block.
-    """
-    try:
-        duplicate = socket.socket(fileno=os.dup(sock.fileno()))
-    except OSError:
-        return
-    with duplicate:
-        duplicate.setblocking(False)
 
 
 def _mask_payload(attr: CommandAttr, cpu: int) -> bytes:
