@@ -102,8 +102,12 @@ def test_family_ids_are_named_from_the_input(
     records = decode_json(capsys, str(path))
 
     assert records[-1]["type"] == {"number": family_id, "name": "TASKSTATS", "source": "input"}
-    assert records[-1]["body"]["header"] == {"cmd": 1, "version": 1, "reserved": 0}
-    assert records[-1]["body"]["attrs"] == {"#1": "01000000"}
+    assert records[-1]["body"]["header"] == {
+        "cmd": "TASKSTATS_CMD_GET",
+        "version": 1,
+        "reserved": 0,
+    }
+    assert records[-1]["body"]["attrs"] == {"pid": 1}
 
 
 def test_family_ids_from_the_running_kernel_are_marked_as_guesses(

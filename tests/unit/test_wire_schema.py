@@ -25,6 +25,7 @@ from nlwire.wire import (
     AttrSet,
     Flags,
     Keyed,
+    Message,
     MessageSpec,
     Nested,
     Select,
@@ -33,6 +34,7 @@ from nlwire.wire import (
     pack_attribute,
     pack_message,
     parse_messages,
+    resolve_offset,
 )
 from nlwire.wire import Enum as EnumCodec
 
@@ -396,3 +398,27 @@ def test_deep_nesting_of_a_self_nesting_set_is_a_decode_error() -> None:
     assert shallow["port"]["port"]["port"] is not None
     with pytest.raises(DecodeError, match="nested more than"):
         tree.decode(nest_levels(3000)).to_dict()
+
+
+def test_attribute_set_chosen_by_command() -> None:
+    class Req(enum.IntEnum):
+        NAME = 1
+
+    class Rep(enum.IntEnum):
+        COUNT = 1
+
+    requests = AttrSet("req", Req, {Req.NAME: NUL_STRING})
+    replies = AttrSet("rep", Rep, {Rep.COUNT: U32})
+    header = StructType("hdr", [("cmd", "B"), ("version", "B"), ("reserved", "H")])
+    spec = MessageSpec("demo", replies, header, by_command={1: requests})
+
+    def message(cmd: int, attrs: bytes) -> Message:
+        (msg,) = parse_messages(pack_message(0x20, 0, 1, 0, bytes((cmd, 1, 0, 0)) + attrs))
+        return msg
+
+    assert spec.decode(message(1, requests.encode({"name": "eth0"}))).attrs.to_dict() == {
+        "name": "eth0"
+    }
+    assert spec.decode(message(2, replies.encode({"count": 7}))).attrs.to_dict() == {"count": 7}
+    request = message(1, requests.encode({"name": "eth0"}))
+    assert resolve_offset(bytes(request.raw), 20, spec) == ("name",)

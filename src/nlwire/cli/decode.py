@@ -156,10 +156,11 @@ def _more(count: int) -> str:
 
 def _message_names(netns: str | None, *, offline: bool) -> MessageNames:
     from nlwire.genl import CTRL_SPEC
+    from nlwire.taskstats.messages import TASKSTATS_SPEC
     from nlwire.wire.families import MessageNames
 
     resolver = None if offline else _KernelFamilies(netns).name_of
-    return MessageNames({"nlctrl": CTRL_SPEC}, resolver)
+    return MessageNames({"nlctrl": CTRL_SPEC, "TASKSTATS": TASKSTATS_SPEC}, resolver)
 
 
 class _KernelFamilies:

@@ -39,6 +39,7 @@ from nlwire.genl import genl_header
 from nlwire.taskstats.stats import CgroupStats, TaskStats, decode_cgroupstats, decode_taskstats
 from nlwire.wire import (
     NLA_TYPE_MASK,
+    NUL_STRING,
     U32,
     AttrSet,
     Codec,
@@ -288,5 +289,57 @@ TASKSTATS = AttrSet(
     },
 )
 
-#: One message of the family, for the debug dumper.
-TASKSTATS_SPEC = MessageSpec(FAMILY_NAME, TASKSTATS, genl_header(Command))
+#: A ``TASKSTATS_CMD_GET`` request: a PID, a TGID, or a cpumask to (de)register.
+COMMAND = AttrSet(
+    "taskstats_command",
+    CommandAttr,
+    {
+        CommandAttr.PID: U32,
+        CommandAttr.TGID: U32,
+        CommandAttr.REGISTER_CPUMASK: NUL_STRING,
+        CommandAttr.DEREGISTER_CPUMASK: NUL_STRING,
+    },
+)
+
+
+class CgroupCommandAttr(enum.IntEnum):
+    """Attributes of a ``CGROUPSTATS_CMD_GET`` request (``CGROUPSTATS_CMD_ATTR_*``)."""
+
+    FD = 1  # u32, an open cgroup directory
+
+
+class CgroupTypeAttr(enum.IntEnum):
+    """Attributes of a ``CGROUPSTATS_CMD_NEW`` reply (``CGROUPSTATS_TYPE_*``)."""
+
+    CGROUP_STATS = 1  # struct cgroupstats
+
+
+class CgroupStatsCodec(Codec):
+    """``struct cgroupstats`` as a mapping of its fields (bytes if it is none)."""
+
+    kind = "struct cgroupstats"
+
+    def decode(self, data: memoryview, parent: Any = None) -> Any:
+        """Return the decoded fields, or the raw bytes when they are no struct."""
+        try:
+            return decode_cgroupstats(bytes(data)).as_dict()
+        except DecodeError:
+            return bytes(data)
+
+
+#: One message of the family, for the debug dumper and ``nlwire decode``: a
+#: reply or exit record by default, requests and cgroupstats by command.
+TASKSTATS_SPEC = MessageSpec(
+    FAMILY_NAME,
+    TASKSTATS,
+    genl_header(Command),
+    by_command={
+        Command.TASKSTATS_CMD_GET: COMMAND,
+        Command.CGROUPSTATS_CMD_GET: AttrSet(
+            "cgroupstats_command", CgroupCommandAttr, {CgroupCommandAttr.FD: U32}
+        ),
+        Command.CGROUPSTATS_CMD_NEW: AttrSet(
+            "cgroupstats", CgroupTypeAttr, {CgroupTypeAttr.CGROUP_STATS: CgroupStatsCodec()}
+        ),
+    },
+)

@@ -144,9 +144,12 @@ def _walk(
 ) -> tuple[tuple[str, ...], AttrSet | None]:
     """The path to the attribute at ``offset``, and its set if it is a nest."""
     path: list[str] = []
-    members: AttrSet | Codec = spec.attrs
-    inner: AttrSet | None = None
     start, end = spec.attribute_offset(), len(request)
+    header = None
+    if spec.fixed is not None and start <= end:
+        header = spec.fixed.decode(request[NLMSG_HDRLEN : NLMSG_HDRLEN + spec.fixed.size])
+    members: AttrSet | Codec = spec.attrs_for(header)
+    inner: AttrSet | None = None
     try:
         while True:
             hit = _attribute_at(request, start, end, offset)

@@ -354,7 +354,7 @@ class Record:
             offset += (fixed.size + 3) & ~3
         else:
             self.header = None
-        self.attrs = Attrs(data[offset:], spec.attrs)
+        self.attrs = Attrs(data[offset:], spec.attrs_for(self.header))
 
     def to_dict(self) -> dict[str, Any]:
         """The whole message as plain data (for JSON and debugging)."""
@@ -372,12 +372,31 @@ class Record:
 
 
 class MessageSpec:
-    """One kind of message: a name, an optional fixed header and its attributes."""
+    """One kind of message: a name, an optional fixed header and its attributes.
 
-    def __init__(self, name: str, attrs: AttrSet, fixed: StructType | None = None) -> None:
+    ``by_command`` gives other attribute sets for some values of the fixed
+    header's ``cmd`` field, for families whose requests and replies number
+    their attributes differently (taskstats, for one).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        attrs: AttrSet,
+        fixed: StructType | None = None,
+        *,
+        by_command: Mapping[int, AttrSet] | None = None,
+    ) -> None:
         self.name = name
         self.attrs = attrs
         self.fixed = fixed
+        self.by_command = dict(by_command or {})
+
+    def attrs_for(self, header: Mapping[str, Any] | None) -> AttrSet:
+        """The attribute set of a message with fixed header ``header``."""
+        if self.by_command and header is not None and "cmd" in header:
+            return self.by_command.get(int(header["cmd"]), self.attrs)
+        return self.attrs
 
     def decode(self, message: Message) -> Record:
         """Decode ``message``; attributes are read lazily."""
