@@ -20,7 +20,7 @@ Rules:
    hides ``/proc/pressure``) reads as absent (``None``), never as an error.
 2. Every reader takes the ``/proc`` root as an argument so tests can point it
    at a directory of fixture files.
-3. Nothing here needs privileges, except :class:`KernelSource`
+3. Nothing here needs privileges, apart from :class:`KernelSource`
    (``CAP_NET_ADMIN``, as every taskstats query).
 """
 
