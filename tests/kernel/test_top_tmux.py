@@ -85,6 +85,13 @@ def terminal() -> Iterator[Terminal]:
     term.close()
 
 
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return 0.0
+
+
 def table_lines(screen: str) -> list[str]:
     lines = screen.splitlines()
     start = next(i for i, line in enumerate(lines) if line.lstrip().startswith("PID"))
@@ -111,8 +118,9 @@ def test_top_in_80x24_filters_sorts_helps_resizes_and_quits(
 
     def spinner_busy(s: str) -> bool:
         rows = [line.split() for line in table_lines(s)[1:] if line.strip()]
-        mine = [row for row in rows if row and row[0] == str(spinner.pid)]
-        return bool(mine) and float(mine[0][2]) > 30.0  # busy (the machine may be shared)
+        # A row caught half drawn (tmux reads the pane mid-update) is not there yet.
+        mine = [row for row in rows if len(row) > 2 and row[0] == str(spinner.pid)]
+        return bool(mine) and _number(mine[0][2]) > 30.0  # busy (the machine may be shared)
 
     screen = terminal.wait_for(spinner_busy)
     assert f"filter '{spinner.pid}'" in screen
