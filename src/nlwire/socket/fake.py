@@ -129,6 +129,58 @@ class FakeTransport:
         os.read(self._read_fd, 1)
 
 
+class RecordingTransport:
+    """A real kernel socket that keeps a copy of every datagram sent and read.
+
+    For capturing golden data: pass it as ``transport`` to a
+    :class:`~nlwire.socket.NetlinkSocket` and read ``sent`` and ``received``
+    afterwards. Peeks are not recorded, only the reads that consume.
+    """
+
+    def __init__(self, protocol: int) -> None:
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, protocol)
+        self.sent: list[bytes] = []
+        self.received: list[bytes] = []
+
+    def sendto(self, data: bytes, address: Any, /) -> int:
+        """Record ``data`` and send it."""
+        self.sent.append(bytes(data))
+        return self.sock.sendto(data, address)
+
+    def recvfrom_into(
+        self, buffer: bytearray | memoryview, nbytes: int = 0, flags: int = 0, /
+    ) -> tuple[int, Any]:
+        """Receive into ``buffer``, recording the datagram unless peeking."""
+        size, address = self.sock.recvfrom_into(buffer, nbytes, flags)
+        if not flags & socket.MSG_PEEK:
+            self.received.append(bytes(buffer[:size]))
+        return size, address
+
+    def setsockopt(self, level: int, option: int, value: int, /) -> None:
+        """Set a socket option on the kernel socket."""
+        self.sock.setsockopt(level, option, value)
+
+    def getsockname(self) -> Any:
+        """The kernel socket's address (port id, groups)."""
+        return self.sock.getsockname()
+
+    def bind(self, address: Any, /) -> None:
+        """Bind the kernel socket."""
+        self.sock.bind(address)
+
+    def fileno(self) -> int:
+        """The kernel socket's descriptor."""
+        return self.sock.fileno()
+
+    def setblocking(self, flag: bool, /) -> None:
+        """Set the kernel socket's blocking mode."""
+        self.sock.setblocking(flag)
+
+    def close(self) -> None:
+        """Close the kernel socket."""
+        self.sock.close()
+
+
 def reply(
     request: Message, type: int, payload: bytes = b"", flags: int = 0, *, port: int | None = None
 ) -> bytes:

@@ -25,43 +25,21 @@ from __future__ import annotations
 import json
 import platform
 import re
-import socket
 import subprocess
 from pathlib import Path
 from typing import Any
 
 from nlwire.genl import Controller
 from nlwire.socket import NETLINK_GENERIC, NetlinkSocket
+from nlwire.socket.fake import RecordingTransport
 
 HERE = Path(__file__).parent
 POLICY_FAMILY = "netdev"
 
 
-class Recorder:
-    """A kernel socket that remembers what was sent and every datagram read."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
-        self.sent: list[bytes] = []
-        self.received: list[bytes] = []
-
-    def sendto(self, data: bytes, address: Any, /) -> int:
-        self.sent.append(bytes(data))
-        return self.sock.sendto(data, address)
-
-    def recvfrom_into(self, buffer: Any, nbytes: int = 0, flags: int = 0, /) -> tuple[int, Any]:
-        size, address = self.sock.recvfrom_into(buffer, nbytes, flags)
-        if not flags & socket.MSG_PEEK:
-            self.received.append(bytes(buffer[:size]))
-        return size, address
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.sock, name)
-
-
 def capture(run: Any) -> tuple[bytes, list[bytes]]:
     """Run ``run(controller)`` on a recording socket; return request and replies."""
-    recorder = Recorder()
+    recorder = RecordingTransport(NETLINK_GENERIC)
     with NetlinkSocket(NETLINK_GENERIC, transport=recorder) as sock:
         run(Controller(sock=sock))
     assert len(recorder.sent) == 1, "expected exactly one request"

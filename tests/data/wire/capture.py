@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import platform
-import socket
 import struct
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from typing import Any
 from nlwire.errors import NetlinkError
 from nlwire.genl import Controller
 from nlwire.socket import NETLINK_CAP_ACK, NETLINK_GENERIC, SOL_NETLINK, NetlinkSocket
+from nlwire.socket.fake import RecordingTransport
 
 HERE = Path(__file__).parent
 
@@ -42,28 +42,6 @@ ETHTOOL_A_HEADER_DEV_NAME = 2
 NLA_F_NESTED = 0x8000
 NL_ATTR_TYPE_U32 = 4
 NO_SUCH_DEVICE = "nosuchdev0"
-
-
-class Recorder:
-    """A kernel socket that remembers what was sent and every datagram read."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_GENERIC)
-        self.sent: list[bytes] = []
-        self.received: list[bytes] = []
-
-    def sendto(self, data: bytes, address: Any, /) -> int:
-        self.sent.append(bytes(data))
-        return self.sock.sendto(data, address)
-
-    def recvfrom_into(self, buffer: Any, nbytes: int = 0, flags: int = 0, /) -> tuple[int, Any]:
-        size, address = self.sock.recvfrom_into(buffer, nbytes, flags)
-        if not flags & socket.MSG_PEEK:
-            self.received.append(bytes(buffer[:size]))
-        return size, address
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.sock, name)
 
 
 def attribute(type_: int, value: bytes) -> bytes:
@@ -79,7 +57,7 @@ def linkinfo_request(header: bytes) -> bytes:
 
 def capture(payload: bytes, *, capped: bool) -> tuple[bytes, bytes]:
     """Send ``payload`` to ethtool; return the request and the error datagram."""
-    recorder = Recorder()
+    recorder = RecordingTransport(NETLINK_GENERIC)
     with NetlinkSocket(NETLINK_GENERIC, transport=recorder) as sock:
         family = Controller(sock=sock).get_family("ethtool").id
         if not capped:
